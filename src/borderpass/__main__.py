@@ -1,0 +1,3 @@
+from borderpass.cli import app
+
+app()

@@ -1,0 +1,204 @@
+"""The ``borderpass`` command. It calls the same services as the API.
+
+Exit codes: 0 success, 1 the input or the request was refused (the reason is printed),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
+
+from borderpass.evidence import service as evidence
+from borderpass.identity import documents
+from borderpass.identity import service as identity
+from borderpass.kit.clock import utcnow
+from borderpass.kit.config import get_settings
+from borderpass.kit.db import session_factory, unit_of_work
+from borderpass.kit.errors import BorderpassError
+from borderpass.kit.logging import configure_logging, get_logger
+
+__all__ = ["app"]
+
+app = typer.Typer(help="borderpass: crossing a border during an epidemic.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+ids_app = typer.Typer(help="Document numbers.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Evidence batches from files.", no_args_is_help=True)
+sources_app = typer.Typer(help="Laboratories and registries that send evidence.",
+                          no_args_is_help=True)
+staff_app = typer.Typer(help="Officers and operators.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ids_app, name="ids")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(sources_app, name="sources")
+app.add_typer(staff_app, name="staff")
+
+log = get_logger("borderpass.cli")
+T = TypeVar("T")
+
+
+@app.callback()
+def _setup() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_file, json=settings.log_json,
+                      stderr_level="WARNING")
+    if settings.generated_secrets:
+        log.info("secrets.embedded", path=str(settings.var_dir / "secrets.json"),
+                 secrets=list(settings.generated_secrets),
+                 note="generated once for the embedded default; set BORDERPASS_* in production")
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a reason to standard error and exit with ``code``."""
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def scope() -> Iterator[Session]:
+    """One unit of work; a platform error becomes its message and exit code 1."""
+    try:
+        with unit_of_work(session_factory()) as session:
+            yield session
+    except BorderpassError as error:
+        details = ""
+        if isinstance(error.details, list):
+            details = "".join(
+                f"\n  line {item.get('line', '?')}: {item.get('field') or '-'}: "
+                f"{item.get('reason') or item.get('problem')}"
+                for item in error.details if isinstance(item, dict)
+            )
+        fail(f"{error.code}: {error.render('en')}{details}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the web site and the API."""
+    import uvicorn
+
+    from borderpass.web.app import create_app
+
+    typer.echo(f"borderpass on http://{host}:{port}/  (API documentation at /docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations to the configured database."""
+    from borderpass.migrations import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo residents, officers, laboratory and registry (once)."""
+    from borderpass.demo import load
+
+    with scope() as session:
+        for line in load(session, now=utcnow()):
+            typer.echo(line)
+
+
+@ids_app.command("check")
+def ids_check(
+    kind: Annotated[str, typer.Argument(help="hkid, hrp, macau or mainland")],
+    number: Annotated[str, typer.Argument(help="The number as written")],
+) -> None:
+    """Check a document number: print its normal form, or why it is not valid."""
+    from borderpass.kit.clock import hk_date
+
+    try:
+        typer.echo(documents.normalise(kind, number, today=hk_date(utcnow())))
+    except documents.InvalidDocumentNumber as error:
+        fail(f"invalid ({error.reason}): {error.render('en')}")
+
+
+def _ingest(kind: str, file: Path, source: str) -> None:
+    if not file.is_file():
+        fail(f"no such file: {file}", 2)
+    media = "json" if file.suffix.lower() == ".json" else "csv"
+    content = file.read_bytes()
+    with scope() as session:
+        from borderpass.evidence import repository
+
+        found = repository.find_source(session, source)
+        if found is None:
+            fail(f"unknown source {source!r}: add it with `borderpass sources add`", 2)
+            return
+        if evidence.SOURCE_KINDS[found.kind] != kind:
+            fail(f"source {source!r} is a {found.kind} and cannot send {kind}", 2)
+        total = content.count(b"\n") if media == "csv" else None
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                      TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                      transient=not sys.stderr.isatty(), console=None) as bar:
+            task = bar.add_task(f"ingesting {kind}", total=total)
+            report = evidence.ingest(
+                session, found.id, kind, content, media, now=utcnow(),
+                progress=lambda rows: bar.update(task, completed=rows),
+            )
+    typer.echo(json.dumps({"batch": str(report.batch_id), "rows": report.rows,
+                           "inserted": report.inserted, "duplicates": report.duplicates}))
+
+
+@ingest_app.command("tests")
+def ingest_tests(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON file of test results")],
+    source: Annotated[str, typer.Option(help="The laboratory sending them")] = "Demo Laboratory",
+) -> None:
+    """Ingest test results from a file, atomically."""
+    _ingest("tests", file, source)
+
+
+@ingest_app.command("vaccinations")
+def ingest_vaccinations(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON file of vaccination records")],
+    source: Annotated[str, typer.Option(help="The registry sending them")] = "Demo Vaccine Registry",
+) -> None:
+    """Ingest vaccination records from a file, atomically."""
+    _ingest("vaccinations", file, source)
+
+
+@sources_app.command("add")
+def sources_add(
+    name: Annotated[str, typer.Argument(help="The source's name")],
+    kind: Annotated[str, typer.Option(help="lab or registry")] = "lab",
+) -> None:
+    """Authorise a laboratory or registry and print its API key (shown once)."""
+    with scope() as session:
+        _source, key = evidence.create_source(session, name, kind, now=utcnow())
+    typer.echo(key)
+
+
+@staff_app.command("add")
+def staff_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help=", ".join(identity.STAFF_ROLES))],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)] = "",
+) -> None:
+    """Create an officer or operator account."""
+    with scope() as session:
+        identity.create_staff(session, username, name or username, role, password, now=utcnow())
+    typer.echo(f"created {username} ({role})")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the command line (for ``python -m borderpass``)."""
+    return app(argv)
+
+

@@ -1,0 +1,1 @@
+"""Evidence: test results, vaccinations, officers' records, and their ingestion."""

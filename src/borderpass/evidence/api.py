@@ -1,0 +1,110 @@
+"""JSON endpoints of the evidence domain: batches from sources, officers' records."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+
+from borderpass.evidence import service
+from borderpass.evidence.schemas import (
+    EvidenceView,
+    FlagIn,
+    HighRiskAreaIn,
+    IngestReport,
+    TestingOrderIn,
+)
+from borderpass.identity.schemas import Principal
+from borderpass.kit.errors import Forbidden, InvalidInput
+from borderpass.kit.i18n import _
+from borderpass.web.deps import DbSession, Now, require
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/evidence", tags=["evidence"])
+
+Lab = Annotated[Principal, require("lab")]
+Registry = Annotated[Principal, require("registry")]
+HealthOfficer = Annotated[Principal, require("health_officer")]
+Resident = Annotated[Principal, require("resident")]
+
+
+def _media(request: Request) -> str:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("text/csv", "application/csv"):
+        return "csv"
+    if content_type == "application/json":
+        return "json"
+    raise InvalidInput(_("Send the batch as text/csv or application/json."), field="content-type")
+
+
+async def _batch(request: Request) -> tuple[bytes, str]:
+    media = _media(request)
+    return await request.body(), media
+
+
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+@router.post("/tests", openapi_extra=_BATCH_BODY)
+async def ingest_tests(request: Request, session: DbSession, now: Now, caller: Lab) -> IngestReport:
+    """Ingest a batch of test results (CSV or JSON) from a laboratory."""
+    content, media = await _batch(request)
+    return service.ingest(session, caller.id, "tests", content, media, now=now)
+
+
+@router.post("/vaccinations", openapi_extra=_BATCH_BODY)
+async def ingest_vaccinations(
+    request: Request, session: DbSession, now: Now, caller: Registry
+) -> IngestReport:
+    """Ingest a batch of vaccination records (CSV or JSON) from the registry."""
+    content, media = await _batch(request)
+    return service.ingest(session, caller.id, "vaccinations", content, media, now=now)
+
+
+@router.post("/flags", status_code=201)
+def record_flag(body: FlagIn, session: DbSession, now: Now, caller: HealthOfficer) -> dict[str, str]:
+    """Record a case, a close contact or compulsory quarantine."""
+    flag = service.record_flag(session, body, officer=caller.id, now=now)
+    return {"id": str(flag.id)}
+
+
+@router.delete("/flags/{flag_id}", status_code=204)
+def lift_flag(flag_id: uuid.UUID, session: DbSession, now: Now, caller: HealthOfficer) -> None:
+    """Lift a flag."""
+    service.lift_flag(session, flag_id, officer=caller.id, now=now)
+
+
+@router.post("/testing-orders", status_code=201)
+def record_testing_order(
+    body: TestingOrderIn, session: DbSession, now: Now, caller: HealthOfficer
+) -> dict[str, str]:
+    """Record a compulsory testing order."""
+    order = service.record_testing_order(session, body, officer=caller.id, now=now)
+    return {"id": str(order.id)}
+
+
+@router.post("/high-risk-areas", status_code=201)
+def record_high_risk_area(
+    body: HighRiskAreaIn, session: DbSession, now: Now, caller: HealthOfficer
+) -> dict[str, str]:
+    """Declare a high-risk area for a period."""
+    area = service.record_high_risk_area(session, body, officer=caller.id, now=now)
+    return {"id": str(area.id)}
+
+
+@router.get("/mine")
+def my_evidence(session: DbSession, caller: Resident) -> EvidenceView:
+    """Return the evidence on file for the signed-in resident."""
+    if caller.kind != "resident":
+        raise Forbidden()
+    return service.evidence_of(session, caller.id)

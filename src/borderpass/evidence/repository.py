@@ -1,0 +1,240 @@
+"""All SQL of the evidence domain, including the bulk path used by ingestion.
+
+Batches are staged in a temporary table (COPY on PostgreSQL, executemany on SQLite)
+and moved into place with one ``INSERT … SELECT … ON CONFLICT DO NOTHING``, which
+makes a repeated batch change nothing and attaches rows to registered people by
+their blind index in the same statement.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Uuid, bindparam, select, text, update
+from sqlalchemy.orm import Session
+
+from borderpass.evidence.models import (
+    EvidenceSource,
+    HealthFlag,
+    HighRiskArea,
+    TestingOrder,
+    TestingOrderPremises,
+    TestResult,
+    Vaccination,
+)
+
+__all__ = ["BulkSpec", "TESTS", "VACCINATIONS", "attach_person", "bulk_insert", "stage"]
+
+
+@dataclass(frozen=True)
+class BulkSpec:
+    """How one kind of evidence is staged, compared and inserted."""
+
+    table: str
+    staging: str
+    columns: tuple[str, ...]  # staged columns, after ``line``
+    types: tuple[str, ...]  # SQL types of the staged columns
+    key: tuple[str, ...]  # the natural key (with source_id for tests)
+    keyed_by_source: bool
+
+
+TESTS = BulkSpec(
+    table="test_results",
+    staging="staging_test_results",
+    columns=("specimen_id", "doc_kind", "doc_index", "collected_at", "reported_at", "method",
+             "result", "lab"),
+    types=("VARCHAR(64)", "VARCHAR(16)", "VARCHAR(64)", "TIMESTAMP", "TIMESTAMP", "VARCHAR(8)",
+           "VARCHAR(16)", "VARCHAR(128)"),
+    key=("specimen_id",),
+    keyed_by_source=True,
+)
+
+VACCINATIONS = BulkSpec(
+    table="vaccinations",
+    staging="staging_vaccinations",
+    columns=("doc_kind", "doc_index", "dose_number", "product", "vaccinated_on", "provider"),
+    types=("VARCHAR(16)", "VARCHAR(64)", "INTEGER", "VARCHAR(64)", "DATE", "VARCHAR(128)"),
+    key=("doc_kind", "doc_index", "dose_number"),
+    keyed_by_source=False,
+)
+
+
+def _sqlite_value(value: Any) -> Any:
+    # Stored the way SQLAlchemy's SQLite DateTime stores values: naive UTC text.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def create_staging(session: Session, spec: BulkSpec) -> None:
+    """Create (or empty) the temporary staging table of ``spec``."""
+    dialect = session.get_bind().dialect.name
+    timestamp = "TIMESTAMPTZ" if dialect == "postgresql" else "TIMESTAMP"
+    columns = ", ".join(
+        f"{name} {kind.replace('TIMESTAMP', timestamp)}"
+        for name, kind in zip(spec.columns, spec.types, strict=True)
+    )
+    session.execute(text(f"DROP TABLE IF EXISTS {spec.staging}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {spec.staging} (line INTEGER, {columns})"))
+
+
+def stage(session: Session, spec: BulkSpec, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append validated rows ``(line, *columns)`` to the staging table."""
+    if not rows:
+        return
+    connection = session.connection()
+    names = ", ".join(("line", *spec.columns))
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {spec.staging} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    placeholders = ", ".join("?" for _ in range(len(spec.columns) + 1))
+    raw_sqlite = connection.connection.driver_connection
+    raw_sqlite.executemany(  # type: ignore[union-attr]
+        f"INSERT INTO {spec.staging} ({names}) VALUES ({placeholders})",
+        [tuple(_sqlite_value(value) for value in row) for row in rows],
+    )
+
+
+def _key_join(spec: BulkSpec) -> str:
+    join = " AND ".join(f"t.{name} = s.{name}" for name in spec.key)
+    return f"t.source_id = :source AND {join}" if spec.keyed_by_source else join
+
+
+def conflicting_lines(session: Session, spec: BulkSpec, source_id: uuid.UUID) -> list[int]:
+    """Return staged lines whose key is already recorded with different values."""
+    differs = " OR ".join(
+        f"t.{name} <> s.{name}" for name in spec.columns if name not in spec.key
+    )
+    if not spec.keyed_by_source:
+        differs += " OR t.source_id <> :source"
+    query = text(
+        f"SELECT s.line FROM {spec.staging} s JOIN {spec.table} t ON {_key_join(spec)} "
+        f"WHERE {differs} ORDER BY s.line"
+    ).bindparams(bindparam("source", type_=Uuid))
+    return [row[0] for row in session.execute(query, {"source": source_id})]
+
+
+def bulk_insert(
+    session: Session, spec: BulkSpec, source_id: uuid.UUID, batch_id: uuid.UUID
+) -> int:
+    """Move staged rows into place, skipping those already there; return rows inserted."""
+    names = ", ".join(spec.columns)
+    staged = ", ".join(f"s.{name}" for name in spec.columns)
+    conflict = ", ".join(("source_id", *spec.key) if spec.keyed_by_source else spec.key)
+    query = text(
+        f"INSERT INTO {spec.table} (source_id, batch_id, person_id, {names}) "
+        f"SELECT :source, :batch, p.id, {staged} FROM {spec.staging} s "
+        "LEFT JOIN people p ON p.doc_kind = s.doc_kind AND p.doc_index = s.doc_index "
+        "AND p.status = 'active' "
+        f"WHERE true ON CONFLICT ({conflict}) DO NOTHING"
+    ).bindparams(bindparam("source", type_=Uuid), bindparam("batch", type_=Uuid))
+    result = session.execute(query, {"source": source_id, "batch": batch_id})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def people_in_batch(session: Session, spec: BulkSpec, batch_id: uuid.UUID) -> list[uuid.UUID]:
+    """Return the registered people a batch touched."""
+    model = TestResult if spec is TESTS else Vaccination
+    return list(
+        session.scalars(
+            select(model.person_id)
+            .where(model.batch_id == batch_id, model.person_id.is_not(None))
+            .distinct()
+        )  # type: ignore[arg-type]
+    )
+
+
+def drop_staging(session: Session, spec: BulkSpec) -> None:
+    session.execute(text(f"DROP TABLE IF EXISTS {spec.staging}"))
+
+
+def attach_person(session: Session, person_id: uuid.UUID, doc_kind: str, doc_index: str) -> None:
+    """Attach evidence that waited for this document to the person who now has it."""
+    for model in (TestResult, Vaccination, HealthFlag):
+        session.execute(
+            update(model)
+            .where(model.doc_kind == doc_kind, model.doc_index == doc_index,
+                   model.person_id.is_(None))
+            .values(person_id=person_id)
+        )
+
+
+def detach_person(session: Session, person_id: uuid.UUID) -> None:
+    """Detach a deleted account's evidence: the sources' records stay, unlinked."""
+    for model in (TestResult, Vaccination, HealthFlag):
+        session.execute(update(model).where(model.person_id == person_id).values(person_id=None))
+
+
+def add(session: Session, *rows: object) -> None:
+    session.add_all(rows)
+    session.flush()
+
+
+def find_source(session: Session, name: str) -> EvidenceSource | None:
+    return session.scalars(select(EvidenceSource).where(EvidenceSource.name == name)).one_or_none()
+
+
+def get_source(session: Session, source_id: uuid.UUID) -> EvidenceSource | None:
+    return session.get(EvidenceSource, source_id)
+
+
+def find_order(session: Session, reference: str) -> TestingOrder | None:
+    return session.scalars(
+        select(TestingOrder).where(TestingOrder.reference == reference)
+    ).one_or_none()
+
+
+def tests_of(session: Session, person_id: uuid.UUID) -> list[TestResult]:
+    return list(session.scalars(
+        select(TestResult).where(TestResult.person_id == person_id)
+        .order_by(TestResult.collected_at.desc())
+    ))
+
+
+def vaccinations_of(session: Session, person_id: uuid.UUID) -> list[Vaccination]:
+    return list(session.scalars(
+        select(Vaccination).where(Vaccination.person_id == person_id)
+        .order_by(Vaccination.dose_number)
+    ))
+
+
+def flags_of(session: Session, person_id: uuid.UUID) -> list[HealthFlag]:
+    return list(session.scalars(
+        select(HealthFlag).where(HealthFlag.person_id == person_id, HealthFlag.lifted_at.is_(None))
+        .order_by(HealthFlag.starts_at)
+    ))
+
+
+def orders_for_address(session: Session, address_index: str) -> list[TestingOrder]:
+    return list(session.scalars(
+        select(TestingOrder).join(TestingOrderPremises)
+        .where(TestingOrderPremises.address_index == address_index)
+        .order_by(TestingOrder.issued_at)
+    ).unique())
+
+
+def premises_of(session: Session, order_id: uuid.UUID) -> list[TestingOrderPremises]:
+    return list(session.scalars(
+        select(TestingOrderPremises).where(TestingOrderPremises.order_id == order_id)
+    ))
+
+
+def areas_active(session: Session, since: datetime) -> list[HighRiskArea]:
+    return list(session.scalars(
+        select(HighRiskArea).where((HighRiskArea.ends_at.is_(None)) | (HighRiskArea.ends_at >= since))
+        .order_by(HighRiskArea.region_code)
+    ))
+
+
+def rows_iter(rows: Iterable[Any]) -> list[Any]:
+    return list(rows)

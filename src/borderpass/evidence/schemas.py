@@ -1,0 +1,115 @@
+"""What crosses the evidence domain's boundary."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from borderpass.identity.documents import DocumentKind
+
+__all__ = [
+    "FlagIn",
+    "HighRiskAreaIn",
+    "IngestReport",
+    "PremisesIn",
+    "RowProblem",
+    "TestingOrderIn",
+]
+
+FlagKind = Literal["confirmed", "suspected", "close_contact", "quarantine"]
+
+
+class RowProblem(BaseModel):
+    """Why one row of a batch was rejected; ``line`` counts from 1 as an editor does."""
+
+    line: int
+    field: str | None
+    reason: str
+
+
+class IngestReport(BaseModel):
+    batch_id: uuid.UUID | None
+    kind: str
+    rows: int
+    inserted: int
+    duplicates: int
+    rejected: list[RowProblem]
+    people: list[uuid.UUID] = Field(default_factory=list, description="Registered people touched")
+
+
+class FlagIn(BaseModel):
+    """A case, close contact or compulsory quarantine recorded by a health officer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_kind: DocumentKind
+    document_number: str = Field(min_length=1, max_length=64)
+    kind: FlagKind
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+
+class PremisesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Field(min_length=3, max_length=400)
+    venue_id: str | None = Field(default=None, max_length=64)
+
+
+class TestingOrderIn(BaseModel):
+    """A compulsory testing order for premises and a period."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(min_length=1, max_length=64)
+    period_from: datetime
+    period_to: datetime
+    test_by: datetime
+    premises: list[PremisesIn] = Field(min_length=1, max_length=1000)
+
+
+class HighRiskAreaIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region_code: str = Field(min_length=2, max_length=16, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6}){0,3}$")
+    name_en: str = Field(min_length=1, max_length=128)
+    name_zh: str = Field(min_length=1, max_length=128)
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+
+class FlagView(BaseModel):
+    id: uuid.UUID
+    kind: str
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+class TestResultView(BaseModel):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    specimen_id: str
+    collected_at: datetime
+    reported_at: datetime
+    method: str
+    result: str
+    lab: str
+
+
+class VaccinationView(BaseModel):
+    dose_number: int
+    product: str
+    vaccinated_on: date
+    provider: str
+
+
+class EvidenceView(BaseModel):
+    """Everything on file about one person."""
+
+    tests: list[TestResultView]
+    vaccinations: list[VaccinationView]
+    flags: list[FlagView]

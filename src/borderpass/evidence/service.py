@@ -1,0 +1,314 @@
+"""Evidence: ingestion of lab results and vaccinations, and officers' records.
+
+A batch is atomic: either every row is valid and the batch lands (rows already on file
+are skipped, so sending it twice changes nothing), or nothing is written and every
+rejected row is reported with its line and reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from borderpass.evidence import repository
+from borderpass.evidence.ingestion import (
+    TEST_FIELDS,
+    VACCINATION_FIELDS,
+    BatchFormatError,
+    Problem,
+    make_indexer,
+    read_rows,
+    test_row,
+    vaccination_row,
+)
+from borderpass.evidence.models import (
+    EvidenceSource,
+    HealthFlag,
+    HighRiskArea,
+    IngestBatch,
+    TestingOrder,
+    TestingOrderPremises,
+)
+from borderpass.evidence.schemas import (
+    EvidenceView,
+    FlagIn,
+    FlagView,
+    HighRiskAreaIn,
+    IngestReport,
+    RowProblem,
+    TestingOrderIn,
+    TestResultView,
+    VaccinationView,
+)
+from borderpass.identity import service as identity
+from borderpass.identity.documents import normalise
+from borderpass.identity.vault import address_index, document_index
+from borderpass.kit.errors import Conflict, InvalidInput, NotFound
+from borderpass.kit.events import Event, publish, subscribe
+from borderpass.kit.i18n import _
+from borderpass.kit.logging import get_logger
+
+__all__ = [
+    "SOURCE_KINDS",
+    "BatchRejected",
+    "create_source",
+    "evidence_of",
+    "ingest",
+    "lift_flag",
+    "record_flag",
+    "record_high_risk_area",
+    "record_testing_order",
+]
+
+log = get_logger(__name__)
+
+SOURCE_KINDS = {"lab": "tests", "registry": "vaccinations"}
+_CHUNK = 20_000
+_REPORTED_PROBLEMS = 1_000
+
+
+class BatchRejected(InvalidInput):
+    code = "batch_rejected"
+    message = _("The batch was not accepted: {count} row(s) were rejected. Nothing was written.")
+
+
+_KINDS: dict[str, tuple[repository.BulkSpec, tuple[str, ...], str, Callable[..., Any]]] = {
+    "tests": (repository.TESTS, TEST_FIELDS, "results", test_row),
+    "vaccinations": (repository.VACCINATIONS, VACCINATION_FIELDS, "vaccinations",
+                     vaccination_row),
+}
+
+
+def _key_of(kind: str, staged: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (staged[0],) if kind == "tests" else staged[:3]
+
+
+def ingest(
+    session: Session,
+    source_id: uuid.UUID,
+    kind: str,
+    content: bytes,
+    media: str,
+    *,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Ingest one batch of test results or vaccinations from a source, atomically.
+
+    Args:
+        kind: ``tests`` or ``vaccinations``.
+        media: ``csv`` or ``json``.
+        progress: called with the number of rows read so far, now and then.
+
+    Raises:
+        BatchRejected: a row or the batch itself is invalid; nothing was written.
+    """
+    if kind not in _KINDS:
+        raise InvalidInput(_("Unknown evidence kind {kind}."), field="kind", kind=kind[:20])
+    if media not in ("csv", "json"):
+        raise InvalidInput(_("Send CSV or JSON."), field="content-type")
+    spec, fields, items_key, validate = _KINDS[kind]
+    indexer = make_indexer()
+    problems: list[RowProblem] = []
+    seen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    chunk: list[tuple[Any, ...]] = []
+    rows = 0
+    repository.create_staging(session, spec)
+    try:
+        for line, raw in read_rows(content, media, fields, items_key):
+            rows += 1
+            checked = validate(raw, indexer, now)
+            if isinstance(checked, Problem):
+                problems.append(RowProblem(line=line, field=checked.field, reason=checked.reason))
+                continue
+            key = _key_of(kind, checked)
+            earlier = seen.get(key)
+            if earlier is not None:
+                if earlier != checked:
+                    problems.append(RowProblem(
+                        line=line, field=None,
+                        reason="the same record appears earlier in the batch with other values"))
+                continue
+            seen[key] = checked
+            if not problems:
+                chunk.append((line, *checked))
+                if len(chunk) >= _CHUNK:
+                    repository.stage(session, spec, chunk)
+                    chunk.clear()
+            if progress is not None and rows % _CHUNK == 0:
+                progress(rows)
+    except BatchFormatError as error:
+        repository.drop_staging(session, spec)
+        problem = RowProblem(line=1, field=error.field, reason=error.reason)
+        raise BatchRejected(count=1, field=error.field, details=[problem.model_dump()]) from None
+    if rows == 0:
+        repository.drop_staging(session, spec)
+        raise BatchRejected(_("The batch holds no rows."), count=0)
+    if not problems:
+        repository.stage(session, spec, chunk)
+        for line in repository.conflicting_lines(session, spec, source_id):
+            problems.append(RowProblem(
+                line=line, field=None,
+                reason="this record is already on file with other values"))
+    if problems:
+        repository.drop_staging(session, spec)
+        problems.sort(key=lambda p: p.line)
+        log.info("ingest.rejected", kind=kind, source=str(source_id), rows=rows,
+                 rejected=len(problems))
+        raise BatchRejected(
+            count=len(problems),
+            details=[p.model_dump() for p in problems[:_REPORTED_PROBLEMS]],
+        )
+    batch = IngestBatch(source_id=source_id, kind=kind, received_at=now, rows=rows,
+                        inserted=0, duplicates=0)
+    repository.add(session, batch)
+    inserted = repository.bulk_insert(session, spec, source_id, batch.id)
+    repository.drop_staging(session, spec)
+    batch.inserted = inserted
+    batch.duplicates = len(seen) - inserted
+    people = repository.people_in_batch(session, spec, batch.id)
+    session.flush()
+    if progress is not None:
+        progress(rows)
+    log.info("ingest.accepted", kind=kind, source=str(source_id), batch=str(batch.id),
+             rows=rows, inserted=inserted, duplicates=batch.duplicates)
+    if people:
+        publish(session, "evidence.changed", people=people, cause=f"{kind}:{batch.id}", now=now)
+    return IngestReport(batch_id=batch.id, kind=kind, rows=rows, inserted=inserted,
+                        duplicates=rows - inserted, rejected=[], people=people)
+
+
+def create_source(session: Session, name: str, kind: str, *, now: datetime) -> tuple[EvidenceSource, str]:
+    """Authorise a laboratory or registry; return it and its new API key."""
+    if kind not in SOURCE_KINDS:
+        raise InvalidInput(_("A source is a lab or a registry."), field="kind")
+    name = name.strip()
+    if not 1 <= len(name) <= 128:
+        raise InvalidInput(_("A source needs a name of 1 to 128 characters."), field="name")
+    if repository.find_source(session, name) is not None:
+        raise Conflict(_("A source with that name exists."), field="name")
+    source = EvidenceSource(name=name, kind=kind, created_at=now)
+    repository.add(session, source)
+    key = identity.issue_api_key(session, "source", source.id, kind, name, now=now)
+    log.info("source.created", source=str(source.id), kind=kind)
+    return source, key
+
+
+def rotate_source_key(session: Session, name: str, *, now: datetime) -> str:
+    """Issue a new API key for a source (old keys keep working until revoked)."""
+    source = repository.find_source(session, name)
+    if source is None:
+        raise NotFound(_("There is no such source."), field="name")
+    return identity.issue_api_key(session, "source", source.id, source.kind, name, now=now)
+
+
+def source_kind(session: Session, source_id: uuid.UUID) -> str:
+    """Return which evidence a source may send: ``tests`` or ``vaccinations``."""
+    source = repository.get_source(session, source_id)
+    if source is None:
+        raise NotFound(_("There is no such source."))
+    return SOURCE_KINDS[source.kind]
+
+
+def _subject(kind: str, number: str) -> tuple[str, str]:
+    normalised = normalise(kind, number)
+    return kind, document_index(kind, normalised)
+
+
+def record_flag(session: Session, data: FlagIn, *, officer: uuid.UUID, now: datetime) -> HealthFlag:
+    """Record a confirmed or suspected case, a close contact, or compulsory quarantine."""
+    if data.ends_at is not None and data.ends_at <= data.starts_at:
+        raise InvalidInput(_("ends_at must be after starts_at."), field="ends_at")
+    kind, index = _subject(data.document_kind, data.document_number)
+    person = identity.find_person(session, kind, data.document_number)
+    flag = HealthFlag(
+        doc_kind=kind, doc_index=index,
+        person_id=person.id if person is not None and person.status == "active" else None,
+        kind=data.kind, starts_at=data.starts_at, ends_at=data.ends_at,
+        recorded_by=officer, recorded_at=now,
+    )
+    repository.add(session, flag)
+    log.info("flag.recorded", flag=str(flag.id), kind=data.kind, officer=str(officer))
+    if flag.person_id is not None:
+        publish(session, "evidence.changed", people=[flag.person_id], cause=f"flag:{flag.id}",
+                now=now)
+    return flag
+
+
+def lift_flag(session: Session, flag_id: uuid.UUID, *, officer: uuid.UUID, now: datetime) -> None:
+    """Lift a flag recorded in error or no longer in force."""
+    flag = session.get(HealthFlag, flag_id)
+    if flag is None:
+        raise NotFound(_("There is no such record."), field="flag_id")
+    flag.lifted_at = now
+    session.flush()
+    log.info("flag.lifted", flag=str(flag.id), officer=str(officer))
+    if flag.person_id is not None:
+        publish(session, "evidence.changed", people=[flag.person_id], cause=f"flag:{flag.id}",
+                now=now)
+
+
+def record_testing_order(
+    session: Session, data: TestingOrderIn, *, officer: uuid.UUID, now: datetime
+) -> TestingOrder:
+    """Record a compulsory testing order for premises and a period."""
+    if data.period_to <= data.period_from:
+        raise InvalidInput(_("period_to must be after period_from."), field="period_to")
+    if data.test_by <= data.period_from:
+        raise InvalidInput(_("test_by must be after the period begins."), field="test_by")
+    if repository.find_order(session, data.reference) is not None:
+        raise Conflict(_("An order with that reference exists."), field="reference")
+    order = TestingOrder(reference=data.reference, issued_at=now, period_from=data.period_from,
+                         period_to=data.period_to, test_by=data.test_by, recorded_by=officer)
+    repository.add(session, order)
+    repository.add(session, *(
+        TestingOrderPremises(order_id=order.id, address=p.address,
+                             address_index=address_index(p.address), venue_id=p.venue_id)
+        for p in data.premises
+    ))
+    log.info("order.recorded", order=str(order.id), premises=len(data.premises))
+    publish(session, "testing_order.recorded", order_id=order.id, now=now)
+    return order
+
+
+def record_high_risk_area(
+    session: Session, data: HighRiskAreaIn, *, officer: uuid.UUID, now: datetime
+) -> HighRiskArea:
+    """Declare a region high-risk for a period."""
+    if data.ends_at is not None and data.ends_at <= data.starts_at:
+        raise InvalidInput(_("ends_at must be after starts_at."), field="ends_at")
+    area = HighRiskArea(region_code=data.region_code, name_en=data.name_en, name_zh=data.name_zh,
+                        starts_at=data.starts_at, ends_at=data.ends_at, recorded_by=officer,
+                        recorded_at=now)
+    repository.add(session, area)
+    log.info("area.recorded", area=str(area.id), region=data.region_code)
+    return area
+
+
+def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:
+    """Return everything on file about a person."""
+    return EvidenceView(
+        tests=[TestResultView(specimen_id=t.specimen_id, collected_at=t.collected_at,
+                              reported_at=t.reported_at, method=t.method, result=t.result,
+                              lab=t.lab) for t in repository.tests_of(session, person_id)],
+        vaccinations=[VaccinationView(dose_number=v.dose_number, product=v.product,
+                                      vaccinated_on=v.vaccinated_on, provider=v.provider)
+                      for v in repository.vaccinations_of(session, person_id)],
+        flags=[FlagView(id=f.id, kind=f.kind, starts_at=f.starts_at, ends_at=f.ends_at)
+               for f in repository.flags_of(session, person_id)],
+    )
+
+
+@subscribe("person.activated")
+def _attach_waiting_evidence(session: Session, event: Event) -> None:
+    repository.attach_person(session, event.data["person_id"], event.data["doc_kind"],
+                             event.data["doc_index"])
+
+
+@subscribe("person.deleted")
+def _detach_evidence(session: Session, event: Event) -> None:
+    repository.detach_person(session, event.data["person_id"])

@@ -1,0 +1,1 @@
+"""Identity: document numbers, people, accounts and activation."""

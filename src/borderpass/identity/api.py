@@ -1,0 +1,125 @@
+"""JSON endpoints of the identity domain: registration, activation, sign-in, the account."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from pydantic import BaseModel
+
+from borderpass.identity import service
+from borderpass.identity.schemas import (
+    ActivationRequest,
+    ActivationResult,
+    PersonView,
+    Principal,
+    RegistrationView,
+    SignInRequest,
+    TokenView,
+)
+from borderpass.kit.config import get_settings
+from borderpass.web.deps import Caller, DbSession, Now, bearer_token, require
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["identity"])
+
+
+def _view(registration: object) -> RegistrationView:
+    return RegistrationView.model_validate(registration, from_attributes=True)
+
+
+@router.post("/registrations", status_code=201)
+def start_registration(session: DbSession, now: Now) -> RegistrationView:
+    """Begin a registration; finish it before ``expires_at``."""
+    return _view(service.start_registration(session, now=now))
+
+
+@router.post("/registrations/{registration_id}/details")
+async def submit_details(
+    registration_id: uuid.UUID,
+    session: DbSession,
+    now: Now,
+    name_zh: Annotated[str, Form()],
+    name_en: Annotated[str, Form()],
+    document_kind: Annotated[str, Form()],
+    document_number: Annotated[str, Form()],
+    document_issued_on: Annotated[str, Form()],
+    phone: Annotated[str, Form()],
+    address: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    proof: Annotated[UploadFile, File(description="Proof of address: PDF, JPEG or PNG, ≤ 5 MB")],
+    hrp_number: Annotated[str | None, Form()] = None,
+    will_cross: Annotated[bool, Form()] = False,
+    locale: Annotated[str, Form()] = "zh_Hant",
+    pin_channel: Annotated[str, Form()] = "sms",
+) -> RegistrationView:
+    """Give the resident's details and proof of address; a PIN is sent to activate."""
+    details = service.parse_details({
+        "name_zh": name_zh, "name_en": name_en, "document_kind": document_kind,
+        "document_number": document_number, "document_issued_on": document_issued_on,
+        "hrp_number": hrp_number, "will_cross": will_cross, "phone": phone, "address": address,
+        "password": password, "locale": locale, "pin_channel": pin_channel,
+    })
+    content = await proof.read(get_settings().proof_max_bytes + 1)
+    return _view(service.submit_registration(session, registration_id, details, content, now=now))
+
+
+@router.post("/registrations/{registration_id}/pin")
+def resend_pin(registration_id: uuid.UUID, session: DbSession, now: Now) -> RegistrationView:
+    """Send a new activation PIN."""
+    return _view(service.resend_pin(session, registration_id, now=now))
+
+
+@router.post("/registrations/{registration_id}/activate")
+def activate(
+    registration_id: uuid.UUID, body: ActivationRequest, session: DbSession, now: Now
+) -> ActivationResult:
+    """Activate the account with the PIN; returns an access token."""
+    person, token, expires = service.activate(session, registration_id, body.pin, now=now)
+    return ActivationResult(person_id=person.id, access=TokenView(token=token, expires_at=expires))
+
+
+@router.post("/sessions")
+def sign_in(body: SignInRequest, session: DbSession, now: Now) -> TokenView:
+    """Sign a resident in with document number and password."""
+    _person, token, expires = service.sign_in(
+        session, body.document_kind, body.document_number, body.password, now=now
+    )
+    return TokenView(token=token, expires_at=expires)
+
+
+class StaffSignIn(BaseModel):
+    username: str
+    password: str
+
+
+@router.post("/staff/sessions")
+def staff_sign_in(body: StaffSignIn, session: DbSession, now: Now) -> TokenView:
+    """Sign a staff member in."""
+    _member, token, expires = service.sign_in_staff(session, body.username, body.password, now=now)
+    return TokenView(token=token, expires_at=expires)
+
+
+@router.delete("/sessions", status_code=204)
+def sign_out(
+    session: DbSession, now: Now, token: Annotated[str, Depends(bearer_token)], _caller: Caller
+) -> None:
+    """Sign out: the token stops working."""
+    service.sign_out(session, token, now=now)
+
+
+ResidentOnly = Annotated[Principal, require("resident")]
+
+
+@router.get("/me")
+def me(session: DbSession, caller: ResidentOnly) -> PersonView:
+    """Return the signed-in resident's own record."""
+    return service.person_view(service.get_person(session, caller.id))
+
+
+@router.delete("/me", status_code=204)
+def delete_me(session: DbSession, now: Now, caller: ResidentOnly) -> None:
+    """Delete the signed-in resident's account."""
+    service.delete_account(session, caller.id, now=now)

@@ -1,0 +1,53 @@
+"""Mobile phone numbers of Hong Kong (+852), Macau (+853) and the mainland (+86)."""
+
+from __future__ import annotations
+
+import re
+
+from borderpass.kit.errors import InvalidInput
+from borderpass.kit.i18n import _
+
+__all__ = ["InvalidPhone", "mask_phone", "normalise_phone"]
+
+
+class InvalidPhone(InvalidInput):
+    code = "invalid_phone"
+    message = _("The mobile phone number is not valid.")
+
+
+_RULES = {
+    "852": (re.compile(r"[4-9]\d{7}"), _("a Hong Kong mobile number has 8 digits starting 4-9")),
+    "853": (re.compile(r"6\d{7}"), _("a Macau mobile number has 8 digits starting with 6")),
+    "86": (re.compile(r"1[3-9]\d{9}"), _("a mainland mobile number has 11 digits starting 13-19")),
+}
+
+
+def normalise_phone(text: str) -> str:
+    """Return a mobile number in E.164 form, e.g. ``+85291234567``.
+
+    Raises:
+        InvalidPhone: not a +852, +853 or +86 mobile number; the message says why.
+    """
+    digits = re.sub(r"[\s\-()]", "", text)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if re.fullmatch(r"[4-9]\d{7}", digits):
+        digits = "+852" + digits
+    if not digits.startswith("+") or not digits[1:].isdigit():
+        raise InvalidPhone(
+            _("give the number with its country code: +852, +853 or +86"), field="phone"
+        )
+    for code in ("852", "853", "86"):
+        if digits[1:].startswith(code):
+            pattern, reason = _RULES[code]
+            if not pattern.fullmatch(digits[1 + len(code) :]):
+                raise InvalidPhone(reason, field="phone")
+            return digits
+    raise InvalidPhone(_("only +852, +853 and +86 numbers are accepted"), field="phone")
+
+
+def mask_phone(e164: str) -> str:
+    """Hide all but the country code and the last two digits."""
+    code = next(c for c in ("852", "853", "86") if e164[1:].startswith(c))
+    rest = e164[1 + len(code) :]
+    return f"+{code} " + "*" * (len(rest) - 2) + rest[-2:]

@@ -1,0 +1,152 @@
+"""All SQL of the identity domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from borderpass.identity.models import (
+    ActivationPin,
+    ApiToken,
+    OutboxMessage,
+    Person,
+    ProofDocument,
+    Registration,
+    StaffMember,
+)
+
+__all__ = [
+    "add",
+    "delete_person",
+    "expired_registrations",
+    "find_person_by_index",
+    "find_staff",
+    "find_token",
+    "get_person",
+    "get_registration",
+    "latest_pin",
+    "outbox_for",
+    "revoke_tokens_of",
+]
+
+
+def add(session: Session, *rows: object) -> None:
+    """Stage new rows and flush them."""
+    session.add_all(rows)
+    session.flush()
+
+
+def get_person(session: Session, person_id: uuid.UUID) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def find_person_by_index(session: Session, kind: str, index: str) -> Person | None:
+    return session.scalars(
+        select(Person).where(Person.doc_kind == kind, Person.doc_index == index)
+    ).one_or_none()
+
+
+def get_registration(
+    session: Session, registration_id: uuid.UUID, *, for_update: bool = False
+) -> Registration | None:
+    query = select(Registration).where(Registration.id == registration_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def latest_pin(session: Session, registration_id: uuid.UUID) -> ActivationPin | None:
+    return session.scalars(
+        select(ActivationPin)
+        .where(ActivationPin.registration_id == registration_id)
+        .order_by(ActivationPin.sent_at.desc())
+        .limit(1)
+    ).first()
+
+
+def pins_sent_since(session: Session, registration_id: uuid.UUID, since: datetime) -> int:
+    return len(
+        session.scalars(
+            select(ActivationPin.id).where(
+                ActivationPin.registration_id == registration_id, ActivationPin.sent_at >= since
+            )
+        ).all()
+    )
+
+
+def expired_registrations(session: Session, now: datetime) -> list[Registration]:
+    return list(
+        session.scalars(
+            select(Registration).where(
+                Registration.expires_at < now, Registration.state.in_(("started", "submitted"))
+            )
+        )
+    )
+
+
+def delete_person(session: Session, person_id: uuid.UUID) -> None:
+    session.execute(delete(ProofDocument).where(ProofDocument.person_id == person_id))
+    session.execute(
+        update(Registration).where(Registration.person_id == person_id).values(person_id=None)
+    )
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.principal_kind == "resident", ApiToken.principal_id == person_id)
+        .values(revoked_at=ApiToken.created_at)
+    )
+    session.execute(delete(Person).where(Person.id == person_id))
+    session.flush()
+
+
+def proof_of(session: Session, person_id: uuid.UUID) -> ProofDocument | None:
+    return session.scalars(
+        select(ProofDocument).where(ProofDocument.person_id == person_id)
+    ).first()
+
+
+def find_staff(session: Session, username: str) -> StaffMember | None:
+    return session.scalars(select(StaffMember).where(StaffMember.username == username)).one_or_none()
+
+
+def get_staff(session: Session, staff_id: uuid.UUID) -> StaffMember | None:
+    return session.get(StaffMember, staff_id)
+
+
+def find_token(session: Session, token_hash: str) -> ApiToken | None:
+    return session.get(ApiToken, token_hash)
+
+
+def revoke_tokens_of(session: Session, kind: str, principal_id: uuid.UUID, now: datetime) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.principal_kind == kind,
+            ApiToken.principal_id == principal_id,
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+
+
+def outbox_for(session: Session, reference: str) -> list[OutboxMessage]:
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.reference == reference)
+            .order_by(OutboxMessage.created_at)
+        )
+    )
+
+
+def unsent_outbox(session: Session, limit: int) -> list[OutboxMessage]:
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None))
+            .order_by(OutboxMessage.created_at)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,112 @@
+"""Typed settings, read from the environment with the prefix ``BORDERPASS_``.
+
+Secrets have no insecure defaults. When they are not given, the embedded default
+generates them once under ``var/`` (and says so in the log) so that a fresh checkout
+runs; a production deployment sets them explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "reset_settings"]
+
+_SECRET_NAMES = ("pii_key", "blind_index_key", "session_key")
+
+
+def _default_var_dir() -> Path:
+    return Path.cwd() / "var"
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform; the environment overrides each field."""
+
+    model_config = SettingsConfigDict(env_prefix="BORDERPASS_", extra="ignore")
+
+    var_dir: Path = Field(default_factory=_default_var_dir)
+    database_url: str = ""
+    jurisdiction: str = "HK"
+    log_level: str = "INFO"
+    log_file: Path | None = None
+    log_json: bool = True
+
+    pii_key: SecretStr | None = None
+    blind_index_key: SecretStr | None = None
+    session_key: SecretStr | None = None
+
+    registration_minutes: int = 45
+    pin_minutes: int = 10
+    pin_attempts: int = 5
+    proof_max_bytes: int = 5 * 1024 * 1024
+    ingest_max_rows: int = 2_000_000
+
+    def model_post_init(self, __context: Any) -> None:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'borderpass.sqlite3'}"
+        if self.log_file is None:
+            self.log_file = self.var_dir / "log" / "borderpass.log"
+        missing = [name for name in _SECRET_NAMES if getattr(self, name) is None]
+        if missing:
+            generated = _load_or_generate_secrets(self.var_dir / "secrets.json")
+            for name in missing:
+                setattr(self, name, SecretStr(generated[name]))
+            self._generated_secrets = tuple(missing)
+            self._secrets_file = self.var_dir / "secrets.json"
+        else:
+            self._generated_secrets = ()
+            self._secrets_file = None
+
+    @property
+    def generated_secrets(self) -> tuple[str, ...]:
+        """Name the secrets that came from ``var/secrets.json`` rather than settings."""
+        return self._generated_secrets
+
+    def secret_bytes(self, name: str) -> bytes:
+        """Return a 32-byte secret, decoded from its base64 setting."""
+        value: SecretStr | None = getattr(self, name)
+        if value is None:  # pragma: no cover - post_init fills every secret
+            raise RuntimeError(f"secret {name} is not set")
+        raw = base64.urlsafe_b64decode(value.get_secret_value() + "==")
+        if len(raw) != 32:
+            raise ValueError(f"BORDERPASS_{name.upper()} must be 32 bytes in base64")
+        return raw
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _load_or_generate_secrets(path: Path) -> dict[str, str]:
+    if path.exists():  # generated on an earlier run
+        stored: dict[str, str] = json.loads(path.read_text())
+        if all(name in stored for name in _SECRET_NAMES):
+            return stored
+    else:
+        stored = {}
+    for name in _SECRET_NAMES:
+        stored.setdefault(name, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(stored, handle, indent=2)
+    return stored
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment)."""
+    get_settings.cache_clear()

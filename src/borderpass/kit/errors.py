@@ -1,0 +1,107 @@
+"""One error tree. Each error has a stable code, an HTTP status and a translatable message.
+
+Domains define their errors beside their services by subclassing these. The web layer
+renders them as JSON (``{"error": {"code", "message", "field"}}``) or as a page; the
+command line prints the message and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from borderpass.kit.i18n import _, translate
+
+__all__ = [
+    "BorderpassError",
+    "Conflict",
+    "Forbidden",
+    "Gone",
+    "InvalidInput",
+    "NotFound",
+    "TooLarge",
+    "Unauthorised",
+]
+
+
+class BorderpassError(Exception):
+    """The root of every error the platform reports to a caller."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    message: ClassVar[str] = _("The request could not be completed.")
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        details: Any = None,
+        keep: bool = False,
+        **params: Any,
+    ) -> None:
+        self.text = message or self.message
+        # keep: the unit of work commits what was flushed before the error (a spent PIN
+        # attempt must count even though the caller gets an error).
+        self.keep = keep
+        self.field = field
+        self.params = params
+        self.details = details
+        if code is not None:
+            self.code = code  # type: ignore[misc]  # instances may narrow the class code
+        super().__init__(self.render("en"))
+
+    def render(self, locale: str = "en") -> str:
+        """Return the message in ``locale`` with its parameters filled in."""
+        return translate(self.text, locale, **self.params)
+
+    def as_json(self, locale: str = "en") -> dict[str, Any]:
+        """Return the error as the JSON body the API sends."""
+        body: dict[str, Any] = {"code": self.code, "message": self.render(locale)}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class InvalidInput(BorderpassError):
+    code = "invalid_input"
+    status = 422
+    message = _("The input is not valid.")
+
+
+class NotFound(BorderpassError):
+    code = "not_found"
+    status = 404
+    message = _("Not found.")
+
+
+class Conflict(BorderpassError):
+    code = "conflict"
+    status = 409
+    message = _("This conflicts with what is already recorded.")
+
+
+class Gone(BorderpassError):
+    code = "gone"
+    status = 410
+    message = _("This has expired.")
+
+
+class Unauthorised(BorderpassError):
+    code = "unauthorised"
+    status = 401
+    message = _("Sign in or give a valid key.")
+
+
+class Forbidden(BorderpassError):
+    code = "forbidden"
+    status = 403
+    message = _("You may not do this.")
+
+
+class TooLarge(BorderpassError):
+    code = "too_large"
+    status = 413
+    message = _("The upload is too large.")

@@ -1,0 +1,1 @@
+"""The web layer: the FastAPI app, JSON endpoints and pages."""

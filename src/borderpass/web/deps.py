@@ -1,0 +1,73 @@
+"""Dependencies shared by every endpoint: the unit of work, the clock, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from borderpass.identity import service as identity
+from borderpass.identity.schemas import Principal
+from borderpass.kit.clock import utcnow
+from borderpass.kit.db import session_factory, unit_of_work
+from borderpass.kit.errors import Unauthorised
+
+__all__ = ["Caller", "DbSession", "Now", "bearer_token", "get_session", "require"]
+
+
+def get_factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] | None = getattr(request.app.state, "session_factory", None)
+    if factory is None:
+        factory = session_factory()
+        request.app.state.session_factory = factory
+    return factory
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Open one unit of work for the request: commit on success, roll back on error."""
+    with unit_of_work(get_factory(request)) as session:
+        yield session
+
+
+def get_now(request: Request) -> datetime:
+    """Return the current instant; tests may pin the app's clock."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else utcnow()
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+Now = Annotated[datetime, Depends(get_now)]
+
+
+def bearer_token(
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> str:
+    """Return the bearer token or API key the caller sent."""
+    if x_api_key:
+        return x_api_key.strip()
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    raise Unauthorised()
+
+
+def get_caller(
+    session: DbSession, now: Now, token: Annotated[str, Depends(bearer_token)]
+) -> Principal:
+    """Return who is calling, from their token."""
+    return identity.authenticate(session, token, now=now)
+
+
+Caller = Annotated[Principal, Depends(get_caller)]
+
+
+def require(*roles: str) -> object:
+    """Return a dependency that admits only callers holding one of ``roles``."""
+
+    def check(caller: Caller) -> Principal:
+        return identity.require_role(caller, *roles)
+
+    return Depends(check)
