@@ -1,0 +1,163 @@
+"""Fixtures: a migrated database (SQLite by default, PostgreSQL when
+BORDERPASS_DATABASE_URL names one), one rolled-back transaction per test, an app
+client on the same transaction, and factories for people and sources."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+_VAR = Path(tempfile.mkdtemp(prefix="borderpass-test-"))
+os.environ["BORDERPASS_VAR_DIR"] = str(_VAR)
+os.environ.setdefault("BORDERPASS_LOG_LEVEL", "INFO")
+if not os.environ.get("BORDERPASS_DATABASE_URL"):
+    os.environ["BORDERPASS_DATABASE_URL"] = f"sqlite:///{_VAR / 'test.sqlite3'}"
+
+from borderpass.kit.config import get_settings, reset_settings  # noqa: E402
+from borderpass.kit.db import engine_for  # noqa: E402
+
+reset_settings()
+
+# An instant to test against, fixed so that tests do not depend on the day they run.
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Hong Kong
+DEMO_PDF = b"%PDF-1.4\n%test proof of address\n%%EOF\n"
+
+
+def database_url() -> str:
+    return get_settings().database_url
+
+
+def is_postgres() -> bool:
+    return database_url().startswith("postgresql")
+
+
+def reset_database(engine: Engine) -> None:
+    """Empty the test database completely, so that migrations build it from nothing."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        path = Path(engine.url.database or "")
+        engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    from borderpass.migrations import upgrade
+
+    url = database_url()
+    engine = engine_for(url)
+    reset_database(engine)
+    upgrade(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Any]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture()
+def factory(connection: Any) -> sessionmaker[Session]:
+    """Sessions on the test's connection: their commits release savepoints only."""
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                        expire_on_commit=False)
+
+
+@pytest.fixture()
+def session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session:
+        yield session
+
+
+@pytest.fixture()
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture()
+def app(factory: sessionmaker[Session], now: datetime) -> Any:
+    import borderpass.evidence.service  # noqa: F401 - its event handlers must be registered
+    from borderpass.web.app import create_app
+
+    application = create_app()
+    application.state.session_factory = factory
+    application.state.clock = lambda: application.state.now
+    application.state.now = now
+    return application
+
+
+@pytest.fixture()
+def client(app: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def register_person(session: Session, now: datetime) -> Callable[..., Any]:
+    """Register and activate a person through the services; return the Person."""
+    from borderpass.evidence import service as _evidence  # noqa: F401 - attaches evidence
+    from borderpass.identity import service as identity
+    from borderpass.identity.schemas import RegistrationDetails
+
+    helper = identity.create_staff(session, f"help-{uuid.uuid4().hex[:8]}", "Help", "help_desk",
+                                   "password-123", now=now)
+
+    def make(number: str = "A123456(3)", kind: str = "hkid", **overrides: Any) -> Any:
+        registration = identity.start_registration(session, now=now)
+        fields: dict[str, Any] = {
+            "name_zh": "陳大文", "name_en": "CHAN Tai Man", "document_kind": kind,
+            "document_number": number, "document_issued_on": "2015-01-01",
+            "hrp_number": None, "phone": "+85291234567",
+            "address": "Flat A, 12/F, 1 Test Road, Tsuen Wan", "password": "password-123",
+        }
+        fields.update(overrides)
+        details = RegistrationDetails.model_validate(fields)
+        identity.submit_registration(session, registration.id, details, DEMO_PDF, now=now)
+        return identity.activate_by_officer(session, registration.id, officer=helper.id, now=now)
+
+    return make
+
+
+@pytest.fixture()
+def lab(session: Session, now: datetime) -> tuple[Any, str]:
+    """A laboratory source and its API key."""
+    from borderpass.evidence import service as evidence
+
+    return evidence.create_source(session, f"Lab {uuid.uuid4().hex[:6]}", "lab", now=now)
+
+
+@pytest.fixture()
+def staff_token(session: Session, now: datetime) -> Callable[[str], tuple[Any, str]]:
+    """Make a staff member of a role; return it and a bearer token."""
+    from borderpass.identity import service as identity
+
+    def make(role: str) -> tuple[Any, str]:
+        name = f"{role}-{uuid.uuid4().hex[:6]}"
+        identity.create_staff(session, name, name, role, "password-123", now=now)
+        member, token, _ = identity.sign_in_staff(session, name, "password-123", now=now)
+        return member, token
+
+    return make
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
