@@ -146,7 +146,7 @@ def _common(row: dict[str, Any], indexer: Callable[[str, str], str], today: date
         normalised = normalise(kind, number, today=today)
     except InvalidDocumentNumber as error:
         field = "document_kind" if error.reason == "unknown_kind" else "document_number"
-        raise _RowError(field, f"{field}: {error.render('en')}") from None
+        raise _RowError(field, error.render("en")) from None
     return kind, indexer(kind, normalised)
 
 

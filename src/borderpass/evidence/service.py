@@ -45,7 +45,7 @@ from borderpass.evidence.schemas import (
     VaccinationView,
 )
 from borderpass.identity import service as identity
-from borderpass.identity.documents import normalise
+from borderpass.identity.documents import normalise_field
 from borderpass.identity.vault import address_index, document_index
 from borderpass.kit.errors import Conflict, InvalidInput, NotFound
 from borderpass.kit.events import Event, publish, subscribe
@@ -215,7 +215,7 @@ def source_kind(session: Session, source_id: uuid.UUID) -> str:
 
 
 def _subject(kind: str, number: str) -> tuple[str, str]:
-    normalised = normalise(kind, number)
+    normalised = normalise_field(kind, number)
     return kind, document_index(kind, normalised)
 
 

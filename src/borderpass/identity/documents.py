@@ -22,6 +22,7 @@ __all__ = [
     "mainland_check_character",
     "mask",
     "normalise",
+    "normalise_field",
 ]
 
 
@@ -268,6 +269,18 @@ def normalise(kind: str | DocumentKind, number: str, *, today: date | None = Non
     if doc_kind is DocumentKind.MACAU:
         return _normalise_macau(number)
     return _normalise_mainland(number, today)
+
+
+def normalise_field(
+    kind: str | DocumentKind, number: str, field: str = "document_number", *,
+    today: date | None = None,
+) -> str:
+    """Normalise like ``normalise``; an error names ``field`` (or ``document_kind``)."""
+    try:
+        return normalise(kind, number, today=today)
+    except InvalidDocumentNumber as error:
+        error.field = "document_kind" if error.reason == "unknown_kind" else field
+        raise
 
 
 def mask(kind: str | DocumentKind, normalised: str) -> str:

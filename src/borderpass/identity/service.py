@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from borderpass.identity import outbox, repository
-from borderpass.identity.documents import DocumentKind, mask, normalise
+from borderpass.identity.documents import DocumentKind, mask, normalise, normalise_field
 from borderpass.identity.models import (
     ActivationPin,
     ApiToken,
@@ -506,7 +506,7 @@ def require_role(principal: Principal, *roles: str) -> Principal:
 
 def find_person(session: Session, kind: str, number: str) -> Person | None:
     """Find a person by a document number (validated first), through its blind index."""
-    normalised = normalise(kind, number)
+    normalised = normalise_field(kind, number)
     return repository.find_person_by_index(session, kind, document_index(kind, normalised))
 
 
