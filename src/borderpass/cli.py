@@ -166,7 +166,9 @@ def ingest_tests(
 @ingest_app.command("vaccinations")
 def ingest_vaccinations(
     file: Annotated[Path, typer.Argument(help="CSV or JSON file of vaccination records")],
-    source: Annotated[str, typer.Option(help="The registry sending them")] = "Demo Vaccine Registry",
+    source: Annotated[
+        str, typer.Option(help="The registry sending them")
+    ] = "Demo Vaccine Registry",
 ) -> None:
     """Ingest vaccination records from a file, atomically."""
     _ingest("vaccinations", file, source)

@@ -79,7 +79,7 @@ def load(session: Session, *, now: datetime) -> list[str]:
             document_number=resident.number, document_issued_on=now.date() - timedelta(days=3000),
             hrp_number=resident.hrp, will_cross=True, phone=resident.phone,
             address=resident.address, password=DEMO_PASSWORD, locale="zh_Hant",
-        )  # type: ignore[arg-type]
+        )
         identity.submit_registration(session, registration.id, details, DEMO_PROOF, now=now)
         assert helpdesk_id is not None  # noqa: S101 - created above on first load
         identity.activate_by_officer(session, registration.id, officer=helpdesk_id, now=now)
@@ -91,7 +91,8 @@ def load(session: Session, *, now: datetime) -> list[str]:
         f"{(collected + timedelta(hours=4)).isoformat()},PCR,negative,Demo Laboratory\n"
     )
     evidence.ingest(session, lab.id, "tests", batch.encode(), "csv", now=now)
-    vaccinations = "document_kind,document_number,dose_number,product,vaccinated_on,provider\n" + "".join(
+    header = "document_kind,document_number,dose_number,product,vaccinated_on,provider\n"
+    vaccinations = header + "".join(
         f"hkid,{RESIDENTS[0].number},{dose},Comirnaty,{(now - timedelta(days=days)).date()},"
         "Community Vaccination Centre\n"
         for dose, days in ((1, 300), (2, 270), (3, 45))

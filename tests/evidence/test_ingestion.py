@@ -158,7 +158,8 @@ def test_vaccinations(session: Any, now: Any, register_person: Any) -> None:
     assert report.inserted == 3
     again = evidence.ingest(session, registry.id, "vaccinations", batch.encode(), "csv", now=now)
     assert again.inserted == 0
-    assert [v.dose_number for v in evidence.evidence_of(session, person.id).vaccinations] == [1, 2, 3]
+    doses = evidence.evidence_of(session, person.id).vaccinations
+    assert [v.dose_number for v in doses] == [1, 2, 3]
     bad = batch.replace("2026-10-02", "2031-01-01").replace(",3,", ",three,", 0)
     with pytest.raises(evidence.BatchRejected) as caught:
         evidence.ingest(session, registry.id, "vaccinations", bad.encode(), "csv", now=now)

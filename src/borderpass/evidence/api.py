@@ -72,7 +72,9 @@ async def ingest_vaccinations(
 
 
 @router.post("/flags", status_code=201)
-def record_flag(body: FlagIn, session: DbSession, now: Now, caller: HealthOfficer) -> dict[str, str]:
+def record_flag(
+    body: FlagIn, session: DbSession, now: Now, caller: HealthOfficer
+) -> dict[str, str]:
     """Record a case, a close contact or compulsory quarantine."""
     flag = service.record_flag(session, body, officer=caller.id, now=now)
     return {"id": str(flag.id)}

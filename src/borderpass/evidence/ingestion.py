@@ -135,7 +135,9 @@ def _instant(row: dict[str, Any], name: str) -> datetime:
     return value
 
 
-def _common(row: dict[str, Any], indexer: Callable[[str, str], str], today: date) -> tuple[str, str]:
+def _common(
+    row: dict[str, Any], indexer: Callable[[str, str], str], today: date
+) -> tuple[str, str]:
     if "__not_object__" in row:
         raise _RowError(None, "each row must be an object")
     if "__width__" in row:

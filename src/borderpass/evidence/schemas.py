@@ -75,7 +75,9 @@ class TestingOrderIn(BaseModel):
 class HighRiskAreaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    region_code: str = Field(min_length=2, max_length=16, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6}){0,3}$")
+    region_code: str = Field(
+        min_length=2, max_length=16, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6}){0,3}$"
+    )
     name_en: str = Field(min_length=1, max_length=128)
     name_zh: str = Field(min_length=1, max_length=128)
     starts_at: datetime

@@ -182,7 +182,9 @@ def ingest(
                         duplicates=rows - inserted, rejected=[], people=people)
 
 
-def create_source(session: Session, name: str, kind: str, *, now: datetime) -> tuple[EvidenceSource, str]:
+def create_source(
+    session: Session, name: str, kind: str, *, now: datetime
+) -> tuple[EvidenceSource, str]:
     """Authorise a laboratory or registry; return it and its new API key."""
     if kind not in SOURCE_KINDS:
         raise InvalidInput(_("A source is a lab or a registry."), field="kind")

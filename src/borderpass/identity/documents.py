@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
@@ -37,7 +38,7 @@ class InvalidDocumentNumber(InvalidInput):
     code = "invalid_document_number"
     message = _("The document number is not valid.")
 
-    def __init__(self, reason: str, message: str, *, field: str | None = None, **params: object):
+    def __init__(self, reason: str, message: str, *, field: str | None = None, **params: Any):
         self.reason = reason
         super().__init__(message, field=field, details={"reason": reason}, **params)
 
@@ -68,7 +69,8 @@ def _hkid_value(char: str) -> int:
 def hkid_check_character(body: str) -> str:
     """Return the check character for an HKID body of 1-2 letters and 6 digits."""
     padded = body.rjust(8)
-    total = sum(_hkid_value(char) * weight for char, weight in zip(padded, range(9, 1, -1), strict=True))
+    weights = range(9, 1, -1)
+    total = sum(_hkid_value(char) * weight for char, weight in zip(padded, weights, strict=True))
     remainder = total % 11
     if remainder == 0:
         return "0"

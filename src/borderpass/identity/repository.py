@@ -108,7 +108,8 @@ def proof_of(session: Session, person_id: uuid.UUID) -> ProofDocument | None:
 
 
 def find_staff(session: Session, username: str) -> StaffMember | None:
-    return session.scalars(select(StaffMember).where(StaffMember.username == username)).one_or_none()
+    query = select(StaffMember).where(StaffMember.username == username)
+    return session.scalars(query).one_or_none()
 
 
 def get_staff(session: Session, staff_id: uuid.UUID) -> StaffMember | None:

@@ -31,7 +31,9 @@ class RegistrationDetails(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name_zh: str = Field(min_length=1, max_length=60, description="Name in Chinese characters")
-    name_en: str = Field(min_length=1, max_length=100, description="Name in English, as on the document")
+    name_en: str = Field(
+        min_length=1, max_length=100, description="Name in English, as on the document"
+    )
     document_kind: DocumentKind
     document_number: str = Field(min_length=1, max_length=64)
     document_issued_on: date

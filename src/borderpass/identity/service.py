@@ -485,8 +485,7 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
         raise Unauthorised()
     if record.expires_at is not None and now >= record.expires_at:
         raise Unauthorised(_("The sign-in has expired; sign in again."))
-    return Principal(kind=record.principal_kind, id=record.principal_id,  # type: ignore[arg-type]
-                     role=record.role)
+    return Principal(kind=record.principal_kind, id=record.principal_id, role=record.role)
 
 
 def sign_out(session: Session, token: str, *, now: datetime) -> None:

@@ -60,10 +60,8 @@ class Settings(BaseSettings):
             for name in missing:
                 setattr(self, name, SecretStr(generated[name]))
             self._generated_secrets = tuple(missing)
-            self._secrets_file = self.var_dir / "secrets.json"
         else:
             self._generated_secrets = ()
-            self._secrets_file = None
 
     @property
     def generated_secrets(self) -> tuple[str, ...]:
