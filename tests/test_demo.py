@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -73,8 +74,7 @@ def test_demo_data_as_promised(tmp_path: Path) -> None:
     var = tmp_path / "var"
     env = environment(var, f"sqlite:///{var / 'demo.sqlite3'}")
     load_demo(env, tmp_path)
-    issued = cli(env, "demo").stdout
-    assert "already loaded" in issued
+    assert "already loaded" in cli(env, "demo").stdout
     engine = create_engine(f"sqlite:///{var / 'demo.sqlite3'}")
     with engine.connect() as connection:
         people = connection.execute(text("SELECT count(*) FROM people WHERE status='active'"))
@@ -126,3 +126,19 @@ def test_no_plain_personal_data_in_a_postgres_dump(tmp_path: Path) -> None:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_demo_keeps_its_test_fresh(session: Any, now: Any) -> None:
+    from datetime import timedelta
+
+    from borderpass.demo import load
+    from borderpass.evidence import service as evidence
+
+    said = load(session, now=now)
+    assert any("negative PCR" in line for line in said)
+    assert load(session, now=now + timedelta(hours=12)) == ["demo data already loaded"]
+    later = now + timedelta(days=2)
+    assert any("new negative" in line for line in load(session, now=later))
+    latest = evidence.latest_test_collected(session, "hkid", "A123456(3)", "negative")
+    assert latest == later - timedelta(hours=6)
+    assert evidence.latest_test_collected(session, "hkid", "Z437626(A)", "negative") is None

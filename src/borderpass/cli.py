@@ -133,9 +133,7 @@ def _ingest(kind: str, file: Path, source: str) -> None:
     media = "json" if file.suffix.lower() == ".json" else "csv"
     content = file.read_bytes()
     with scope() as session:
-        from borderpass.evidence import repository
-
-        found = repository.find_source(session, source)
+        found = evidence.find_source(session, source)
         if found is None:
             fail(f"unknown source {source!r}: add it with `borderpass sources add`", 2)
             return

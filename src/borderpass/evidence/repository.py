@@ -203,6 +203,16 @@ def tests_of(session: Session, person_id: uuid.UUID) -> list[TestResult]:
     ))
 
 
+def latest_collected(session: Session, kind: str, index: str, result: str) -> datetime | None:
+    return session.scalar(
+        select(TestResult.collected_at)
+        .where(TestResult.doc_kind == kind, TestResult.doc_index == index,
+               TestResult.result == result)
+        .order_by(TestResult.collected_at.desc())
+        .limit(1)
+    )
+
+
 def vaccinations_of(session: Session, person_id: uuid.UUID) -> list[Vaccination]:
     return list(session.scalars(
         select(Vaccination).where(Vaccination.person_id == person_id)

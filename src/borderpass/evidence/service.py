@@ -208,6 +208,19 @@ def rotate_source_key(session: Session, name: str, *, now: datetime) -> str:
     return identity.issue_api_key(session, "source", source.id, source.kind, name, now=now)
 
 
+def find_source(session: Session, name: str) -> EvidenceSource | None:
+    """Return the source of that name, if any."""
+    return repository.find_source(session, name)
+
+
+def latest_test_collected(
+    session: Session, kind: str, number: str, result: str
+) -> datetime | None:
+    """Return when the latest test of ``result`` for a document was collected, if any."""
+    subject_kind, index = _subject(kind, number)
+    return repository.latest_collected(session, subject_kind, index, result)
+
+
 def source_kind(session: Session, source_id: uuid.UUID) -> str:
     """Return which evidence a source may send: ``tests`` or ``vaccinations``."""
     source = repository.get_source(session, source_id)
