@@ -25,7 +25,10 @@ if not os.environ.get("BORDERPASS_DATABASE_URL"):
 from borderpass.kit.config import get_settings, reset_settings  # noqa: E402
 from borderpass.kit.db import engine_for  # noqa: E402
 
+from borderpass.kit.logging import configure_logging  # noqa: E402
+
 reset_settings()
+configure_logging(get_settings().log_level, get_settings().log_file)
 
 # An instant to test against, fixed so that tests do not depend on the day they run.
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Hong Kong

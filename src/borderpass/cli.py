@@ -36,11 +36,13 @@ ingest_app = typer.Typer(help="Evidence batches from files.", no_args_is_help=Tr
 sources_app = typer.Typer(help="Laboratories and registries that send evidence.",
                           no_args_is_help=True)
 staff_app = typer.Typer(help="Officers and operators.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Messages to residents.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ids_app, name="ids")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sources_app, name="sources")
 app.add_typer(staff_app, name="staff")
+app.add_typer(outbox_app, name="outbox")
 
 log = get_logger("borderpass.cli")
 T = TypeVar("T")
@@ -181,6 +183,18 @@ def sources_add(
     with scope() as session:
         _source, key = evidence.create_source(session, name, kind, now=utcnow())
     typer.echo(key)
+
+
+@outbox_app.command("deliver")
+def outbox_deliver(
+    limit: Annotated[int, typer.Option(help="At most this many messages")] = 500,
+) -> None:
+    """Hand queued SMS and letters to the configured sender."""
+    from borderpass.identity import outbox
+
+    with scope() as session:
+        sent = outbox.deliver(session, outbox.configured_sender(), now=utcnow(), limit=limit)
+    typer.echo(f"delivered {sent} message(s)")
 
 
 @staff_app.command("add")

@@ -18,7 +18,7 @@ from borderpass.identity.phones import mask_phone
 from borderpass.identity.vault import open_text, seal_text
 from borderpass.kit.logging import get_logger
 
-__all__ = ["LogSender", "Sender", "deliver", "queue"]
+__all__ = ["LogSender", "Sender", "configured_sender", "deliver", "queue"]
 
 log = get_logger(__name__)
 
@@ -59,6 +59,18 @@ def queue(
     repository.add(session, message)
     log.info("outbox.queued", id=str(message.id), channel=channel, purpose=purpose)
     return message
+
+
+def configured_sender() -> Sender:
+    """Return the sender named by the ``outbox_sender`` setting (``module:Class``)."""
+    import importlib
+
+    from borderpass.kit.config import get_settings
+
+    module_name, _, class_name = get_settings().outbox_sender.partition(":")
+    sender_class = getattr(importlib.import_module(module_name), class_name)
+    sender: Sender = sender_class()
+    return sender
 
 
 def deliver(session: Session, sender: Sender, *, now: datetime, limit: int = 500) -> int:

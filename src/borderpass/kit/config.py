@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     pin_attempts: int = 5
     proof_max_bytes: int = 5 * 1024 * 1024
     ingest_max_rows: int = 2_000_000
+    outbox_sender: str = "borderpass.identity.outbox:LogSender"
 
     def model_post_init(self, __context: Any) -> None:
         if not self.database_url:
