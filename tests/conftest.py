@@ -24,7 +24,6 @@ if not os.environ.get("BORDERPASS_DATABASE_URL"):
 
 from borderpass.kit.config import get_settings, reset_settings  # noqa: E402
 from borderpass.kit.db import engine_for  # noqa: E402
-
 from borderpass.kit.logging import configure_logging  # noqa: E402
 
 reset_settings()
