@@ -87,7 +87,8 @@ def make_token(
     })
     signed = sign_cose(claims, device_private_pem, key_id(device_private_pem))
     sealed = encrypt_to(signed, gates_public_pem)
-    return PREFIX + base45.b45encode(sealed).decode("ascii")
+    encoded: bytes = base45.b45encode(sealed)
+    return PREFIX + encoded.decode("ascii")
 
 
 def open_token(text: str, gates_private_pem: bytes) -> tuple[bytes, bytes]:

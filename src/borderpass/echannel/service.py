@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from borderpass.echannel import face, keys, qr, repository
@@ -19,6 +21,7 @@ from borderpass.echannel.models import Enrolment, Passage
 from borderpass.echannel.schemas import Gate1Decision, Gate2Decision, Guardian
 from borderpass.identity import service as identity
 from borderpass.identity.documents import DocumentKind, InvalidDocumentNumber, mask, normalise
+from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -49,6 +52,7 @@ __all__ = [
     "get_enrolment",
     "read_card",
     "withdraw",
+    "withdraw_as",
 ]
 
 log = get_logger(__name__)
@@ -129,11 +133,11 @@ def _doc_index(number: str) -> str:
     return blind_index(get_settings().secret_bytes("blind_index_key"), "echannel.hkid", number)
 
 
-def _seal_template(descriptor: object) -> bytes:
-    return seal(_pii_key(), face.to_bytes(descriptor), context=_TEMPLATE_CONTEXT)  # type: ignore[arg-type]
+def _seal_template(descriptor: np.ndarray[Any, Any]) -> bytes:
+    return seal(_pii_key(), face.to_bytes(descriptor), context=_TEMPLATE_CONTEXT)
 
 
-def _open_template(sealed: bytes) -> object:
+def _open_template(sealed: bytes) -> np.ndarray[Any, Any]:
     return face.from_bytes(unseal(_pii_key(), sealed, context=_TEMPLATE_CONTEXT))
 
 
@@ -323,6 +327,16 @@ def withdraw(
     return enrolment
 
 
+def withdraw_as(
+    session: Session, enrolment_id: uuid.UUID, caller: Principal, *, now: datetime
+) -> Enrolment:
+    """Withdraw an enrolment for a caller: the resident it belongs to, or an officer."""
+    if caller.kind == "resident":
+        return withdraw(session, enrolment_id, by=str(caller.id), person_id=caller.id, now=now)
+    identity.require_role(caller, "border_officer", "supervisor")
+    return withdraw(session, enrolment_id, by=str(caller.id), now=now)
+
+
 @subscribe("person.deleted")
 def _forget_person(session: Session, event: Event) -> None:
     repository.delete_enrolments_of_person(session, event.data["person_id"])
@@ -341,7 +355,7 @@ def _pass_gate1(session: Session, enrolment: Enrolment, gate: str, method: str,
     passage = Passage(enrolment_id=enrolment.id, gate=gate, method=method, gate1_at=now)
     repository.add(session, passage)
     log.info("echannel.gate1", gate=gate, method=method, passage=str(passage.id))
-    return Gate1Decision(open=True, passage_id=passage.id, method=method)  # type: ignore[arg-type]
+    return Gate1Decision(open=True, passage_id=passage.id, method=method)
 
 
 def gate1_qr(session: Session, *, gate: str, token: str, now: datetime) -> Gate1Decision:
@@ -402,7 +416,7 @@ def gate2_face(
                                      threshold=face.THRESHOLD, reason=error.code)
         else:
             template = _open_template(enrolment.template_sealed)
-            gap = round(face.distance(live, template), 4)  # type: ignore[arg-type]
+            gap = round(face.distance(live, template), 4)
             matched = gap <= face.THRESHOLD
             decision = Gate2Decision(open=matched, route="open" if matched else "officer",
                                      distance=gap, threshold=face.THRESHOLD,

@@ -19,7 +19,6 @@ from borderpass.kit.signing.envelope import (
     signer_kid,
     verify_cose,
 )
-
 from borderpass.kit.signing.secretbox import (
     SealError,
     blind_index,
