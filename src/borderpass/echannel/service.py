@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from borderpass.echannel import face, keys, qr, repository
-from borderpass.echannel.card import VerifiedCard, verify_card
+from borderpass.echannel.card import VerifiedCard, make_card, verify_card
 from borderpass.echannel.models import Enrolment, Passage
 from borderpass.echannel.schemas import Gate1Decision, Gate2Decision, Guardian
 from borderpass.identity import service as identity
@@ -49,6 +49,7 @@ __all__ = [
     "gate1_qr",
     "gate2_face",
     "gates_public_key",
+    "make_demo_card",
     "get_enrolment",
     "read_card",
     "withdraw",
@@ -149,6 +150,16 @@ def age_on(born_on: date, day: date) -> int:
 def read_card(card: bytes) -> VerifiedCard:
     """Verify a card against the trusted issuing-authority keys and return what it holds."""
     return verify_card(card, keys.trusted_card_keys())
+
+
+def make_demo_card(
+    *, photo: bytes, number: str, name_en: str, name_zh: str, born_on: date, issued_on: date
+) -> bytes:
+    """Issue a demo card signed by the configured authority, its portrait cut from ``photo``."""
+    authority = keys.card_authority()
+    return make_card(number=number, name_en=name_en, name_zh=name_zh, born_on=born_on,
+                     issued_on=issued_on, photo=face.crop_portrait(photo),
+                     authority_key=authority.private_pem, authority_kid=authority.kid)
 
 
 def gates_public_key() -> str:
