@@ -78,7 +78,7 @@ def _decode(photo: bytes, field: str) -> Image.Image:
             image = Image.open(io.BytesIO(photo))
             if image.format not in ("JPEG", "PNG"):
                 raise BadPhoto(field=field)
-            image.draft("RGB", (_WORK_SIZE * 2, _WORK_SIZE * 2))
+            image.draft("RGB", (_WORK_SIZE, _WORK_SIZE))
             return image.convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError,
             Image.DecompressionBombWarning, ValueError) as exc:

@@ -51,7 +51,8 @@ class SimulationResult:
             f"arrivals={self.arrivals_per_hour:g}/h hours={self.hours:g} "
             f"capacity={self.capacity_per_hour:.0f}/h "
             f"throughput={self.throughput_per_hour:.0f}/h served={self.served} "
-            f"arrived={self.arrived} unserved_at_end={self.left_queueing} mean_wait={self.mean_wait:.1f}s "
+            f"arrived={self.arrived} unserved_at_end={self.left_queueing} "
+            f"mean_wait={self.mean_wait:.1f}s "
             f"p95_wait={self.p95_wait:.1f}s max_queue={self.max_queue} "
             f"utilisation={self.utilisation:.1%}"
         )
@@ -135,7 +136,7 @@ def simulate(
         arrivals_per_hour=arrivals_per_hour,
         hours=hours,
         service_seconds=service_seconds,
-        arrived=state["arrived"],
+        arrived=int(state["arrived"]),
         served=int(state["done"]),
         left_queueing=int(state["arrived"] - state["done"]),
         mean_wait=sum(waits) / len(waits) if waits else 0.0,
