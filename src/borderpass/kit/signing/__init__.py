@@ -2,9 +2,32 @@
 
 ``seal``/``unseal`` encrypt personal data at rest (AES-256-GCM), ``blind_index`` finds
 it again by a keyed hash (HMAC-SHA-256) without storing the plain value, and
-``hash_secret``/``check_secret`` keep passwords and PINs (scrypt).
+``hash_secret``/``check_secret`` keep passwords and PINs (scrypt). ``sign1``/
+``open_sign1``/``check_sign1`` make and check ES256 COSE_Sign1 messages, ``es256_sign``/
+``es256_verify`` sign bytes, and ``KeyStore`` keeps rotatable signing keys by key id.
 """
 
+from borderpass.kit.signing.cose import (
+    ES256,
+    CoseError,
+    PrivateKey,
+    PublicKey,
+    Sign1,
+    cbor_decode,
+    cbor_encode,
+    check_sign1,
+    es256_sign,
+    es256_verify,
+    generate_private_key,
+    key_id,
+    load_private_key,
+    load_public_key,
+    open_sign1,
+    private_key_pem,
+    public_key_b64,
+    sign1,
+)
+from borderpass.kit.signing.keystore import KeyRecord, KeyStore
 from borderpass.kit.signing.secretbox import (
     SealError,
     blind_index,
@@ -14,4 +37,31 @@ from borderpass.kit.signing.secretbox import (
     unseal,
 )
 
-__all__ = ["SealError", "blind_index", "check_secret", "hash_secret", "seal", "unseal"]
+__all__ = [
+    "ES256",
+    "CoseError",
+    "KeyRecord",
+    "KeyStore",
+    "PrivateKey",
+    "PublicKey",
+    "SealError",
+    "Sign1",
+    "blind_index",
+    "cbor_decode",
+    "cbor_encode",
+    "check_secret",
+    "check_sign1",
+    "es256_sign",
+    "es256_verify",
+    "generate_private_key",
+    "hash_secret",
+    "key_id",
+    "load_private_key",
+    "load_public_key",
+    "open_sign1",
+    "private_key_pem",
+    "public_key_b64",
+    "seal",
+    "sign1",
+    "unseal",
+]
