@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from borderpass.evidence import models as evidence_models
+from borderpass.healthcode import models as healthcode_models
 from borderpass.identity import models as identity_models
 from borderpass.kit.db import Base
+from borderpass.rules import models as rules_models
 
 __all__ = ["metadata"]
 
 metadata = Base.metadata
-_DOMAINS = (identity_models, evidence_models)
+_DOMAINS = (identity_models, evidence_models, rules_models, healthcode_models)
