@@ -7,6 +7,7 @@ and nothing else.
 from __future__ import annotations
 
 import hashlib
+import struct
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ COLOURS = ("green", "amber", "red")
 _MAX_TEXT = 4096
 _MAX_INFLATED = 8192
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_B45_VALUE = {char: index for index, char in enumerate(_B45)}
+_B45_TABLE = bytes(_B45.index(chr(n)) if chr(n) in _B45 else 0xFF for n in range(256))
 
 
 class CodeFormatError(Exception):
@@ -87,23 +88,24 @@ def b45decode(text: str) -> bytes:
         CodeFormatError: ``bad_base45``.
     """
     try:
-        values = [_B45_VALUE[char] for char in text]
-    except KeyError:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
         raise CodeFormatError("bad_base45") from None
-    if len(values) % 3 == 1:
+    values = raw.translate(_B45_TABLE)
+    if b"\xff" in values or len(values) % 3 == 1:
         raise CodeFormatError("bad_base45")
-    out = bytearray()
-    for index in range(0, len(values) - 2, 3):
-        value = values[index] + values[index + 1] * 45 + values[index + 2] * 2025
-        if value > 0xFFFF:
+    whole = len(values) - len(values) % 3
+    groups = [a + b * 45 + c * 2025 for a, b, c in
+              zip(values[0:whole:3], values[1:whole:3], values[2:whole:3], strict=True)]
+    if groups and max(groups) > 0xFFFF:
+        raise CodeFormatError("bad_base45")
+    out = struct.pack(f">{len(groups)}H", *groups)
+    if whole < len(values):
+        last = values[-2] + values[-1] * 45
+        if last > 0xFF:
             raise CodeFormatError("bad_base45")
-        out += value.to_bytes(2, "big")
-    if len(values) % 3 == 2:
-        value = values[-2] + values[-1] * 45
-        if value > 0xFF:
-            raise CodeFormatError("bad_base45")
-        out.append(value)
-    return bytes(out)
+        out += bytes((last,))
+    return out
 
 
 def code_hash(code_id: bytes) -> str:

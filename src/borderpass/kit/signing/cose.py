@@ -193,10 +193,30 @@ def cbor_decode(data: bytes) -> Any:
         raise CoseError("bad_cbor", "not well-formed CBOR") from error
 
 
+def _bstr_head(length: int) -> bytes:
+    if length < 24:
+        return bytes((0x40 | length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    return b"\x5a" + length.to_bytes(4, "big")
+
+
+# The CBOR of ``["Signature1", protected, h'', payload]``, written directly: it is built for
+# every verification, and this is several times faster than a general encoder.
+_SIG1_PREFIX = b"\x84\x6aSignature1"
+
+
+def _to_be_signed(protected: bytes, payload: bytes) -> bytes:
+    return b"".join((_SIG1_PREFIX, _bstr_head(len(protected)), protected, b"\x40",
+                     _bstr_head(len(payload)), payload))
+
+
 def sign1(payload: bytes, key: PrivateKey, *, deterministic: bool = False) -> bytes:
     """Return a tagged COSE_Sign1 of ``payload`` signed with ES256 under ``key``."""
     protected = cbor_encode({_HEADER_ALG: ES256, _HEADER_KID: key.kid})
-    to_sign = cbor_encode(["Signature1", protected, b"", payload])
+    to_sign = _to_be_signed(protected, payload)
     signature = es256_sign(key, to_sign, deterministic=deterministic)
     return cbor_encode(cbor2.CBORTag(_SIGN1_TAG, [protected, {}, payload, signature]))
 
@@ -241,8 +261,7 @@ def open_sign1(message: bytes) -> Sign1:
     kid = headers.get(_HEADER_KID, unprotected.get(_HEADER_KID))
     if not isinstance(kid, bytes) or not kid:
         raise CoseError("bad_cose", "no key id")
-    to_sign = cbor_encode(["Signature1", protected, b"", payload])
-    return Sign1(alg, kid, payload, signature, to_sign)
+    return Sign1(alg, kid, payload, signature, _to_be_signed(protected, payload))
 
 
 def check_sign1(message: Sign1, key: PublicKey) -> bytes:
