@@ -1,4 +1,4 @@
-"""Signed lists: the trust list of issuer keys and the revocation list (docs/formats/health-code.md).
+"""Signed lists: the trust list of issuer keys and the revocation list.
 
 A list is a JSON envelope ``{"alg": "ES256", "kid", "key", "payload", "signature"}``
 where ``payload`` is the base64url of the list's JSON and ``signature`` the base64url
@@ -63,7 +63,9 @@ def sign_list(content: dict[str, Any], anchor: PrivateKey) -> dict[str, str]:
     }
 
 
-def open_list(envelope: object, kind: str, *, anchor: str | None = None) -> tuple[dict[str, Any], str]:
+def open_list(
+    envelope: object, kind: str, *, anchor: str | None = None
+) -> tuple[dict[str, Any], str]:
     """Check an envelope's signature and return its list and the anchor key id.
 
     Args:

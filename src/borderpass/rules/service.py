@@ -132,8 +132,8 @@ def status(session: Session, person_id: uuid.UUID, *, now: datetime) -> Status:
 def status_view(result: Status, *, now: datetime) -> StatusView:
     """Shape a status for the API, with each reason in the three languages."""
     return StatusView(
-        colour=result.colour,  # type: ignore[arg-type]
-        reasons=[ReasonView(rule=rule.identifier, colour=rule.colour,  # type: ignore[arg-type]
+        colour=result.colour,
+        reasons=[ReasonView(rule=rule.identifier, colour=rule.colour,
                             description=rule.description) for rule in result.reasons],
         changes_at=result.changes_at, evaluated_at=now, rule_set=result.rule_set,
     )

@@ -141,10 +141,13 @@ def evaluate(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> Status:
     current = (_colour(failing), failing)
     changes_at = None
     for candidate in _candidates(facts, rule_set, now):
-        # Comparisons flip either at the instant or just after it (``after`` is strict).
+        # Comparisons flip either at the instant (``before``) or just after it (``after``).
+        at = _failing(rule_set, data, candidate)
+        if (_colour(at), at) != current:
+            changes_at = candidate
+            break
         later = _failing(rule_set, data, candidate + _MS)
         if (_colour(later), later) != current:
-            at = _failing(rule_set, data, candidate)
-            changes_at = candidate if (_colour(at), at) != current else candidate + _MS
+            changes_at = candidate + _MS
             break
     return Status(current[0], failing, changes_at, rule_set.name)

@@ -74,6 +74,12 @@ class PrivateKey:
     def public(self) -> PublicKey:
         return PublicKey(self.kid, self._key.public_key())
 
+    def public_pem(self) -> bytes:
+        """Return the public key as SubjectPublicKeyInfo PEM."""
+        return self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
 
 @dataclass(frozen=True)
 class PublicKey:
