@@ -78,12 +78,13 @@ def main() -> None:
     rate = size / (time.perf_counter() - started)
     colours = {colour: sum(c[colour] for c in counts) for colour in ("green", "amber", "red")}
     whole = HONG_KONG / rate
+    verdict = "met" if whole < TARGET_SECONDS else "not met"
     measured = f"all {POPULATION:,}" if everyone else f"a sample of {size:,} of {POPULATION:,}"
     print(f"evaluate: {rate:,.0f} statuses/s on {workers} cores ({one_core:,.0f}/s on one) "
           f"over {measured} synthetic people "
           f"({colours['green']:,} green, {colours['amber']:,} amber, {colours['red']:,} red); "
           f"{POPULATION:,} in {POPULATION / rate:,.0f} s; 7.5 million in {whole / 60:.1f} min "
-          f"(target < {TARGET_SECONDS // 60} min: {'met' if whole < TARGET_SECONDS else 'not met'})")
+          f"(target < {TARGET_SECONDS // 60} min: {verdict})")
 
 
 if __name__ == "__main__":
