@@ -37,6 +37,10 @@ sources_app = typer.Typer(help="Laboratories and registries that send evidence."
                           no_args_is_help=True)
 staff_app = typer.Typer(help="Officers and operators.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Messages to residents.", no_args_is_help=True)
+code_app = typer.Typer(help="Health codes.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rule sets.", no_args_is_help=True)
+trust_app = typer.Typer(help="The trust list and the revocation list.", no_args_is_help=True)
+keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ids_app, name="ids")
 app.add_typer(ingest_app, name="ingest")
@@ -47,6 +51,10 @@ card_app = typer.Typer(help="Smart identity cards (signed chip content).", no_ar
 gates_app = typer.Typer(help="e-Channel gates.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
 app.add_typer(gates_app, name="gates")
+app.add_typer(code_app, name="code")
+app.add_typer(rules_app, name="rules")
+app.add_typer(trust_app, name="trust-list")
+app.add_typer(keys_app, name="keys")
 
 log = get_logger("borderpass.cli")
 T = TypeVar("T")
@@ -291,6 +299,104 @@ def gates_simulate(
             typer.echo(f"plot written to {plot_queue(result, plot)}")
         except RuntimeError as error:
             fail(str(error))
+@code_app.command("issue")
+def code_issue(
+    kind: Annotated[str, typer.Argument(help="hkid, hrp, macau or mainland")],
+    number: Annotated[str, typer.Argument(help="The document number as written")],
+) -> None:
+    """Print today's health code text for a registered person."""
+    from borderpass.healthcode import service as healthcode
+
+    with scope() as session:
+        issued = healthcode.issue_for_document(session, kind, number, now=utcnow())
+    typer.echo(issued.text)
+
+
+@app.command()
+def verify(
+    text: Annotated[str, typer.Argument(help="The text of the QR code")],
+    trust_list: Annotated[Path, typer.Option("--trust-list", help="File from `trust-list export`")],
+    at: Annotated[str | None, typer.Option(help="Judge at this ISO-8601 instant")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON")] = False,
+    anchor: Annotated[str | None, typer.Option(help="Pinned anchor key id (hex)")] = None,
+) -> None:
+    """Check a health code offline; exit 0 only when it is valid and green."""
+    from borderpass.healthcode.lists import ListError, TrustStore
+    from borderpass.healthcode.verifier import CANNOT_VERIFY, Verdict
+    from borderpass.healthcode.verifier import verify as check
+    from borderpass.kit.clock import parse_instant
+
+    try:
+        now = parse_instant(at) if at else utcnow()
+    except ValueError:
+        fail(f"--at is not an ISO-8601 instant: {at!r}", 2)
+        return
+    try:
+        store = TrustStore.from_bundle(json.loads(trust_list.read_bytes()), anchor=anchor)
+        verdict = check(text, store, now=now, prefix=get_settings().code_prefix)
+    except OSError:
+        verdict = Verdict(CANNOT_VERIFY, "trust_list_unreadable")
+    except (ValueError, ListError) as error:
+        verdict = Verdict(CANNOT_VERIFY, getattr(error, "reason", "bad_list"))
+    if as_json:
+        typer.echo(json.dumps(verdict.as_json(), ensure_ascii=False))
+    else:
+        holder = verdict.holder or {}
+        typer.echo(f"{verdict.result}: {verdict.reason or 'ok'}; colour {verdict.colour or '-'}; "
+                   f"holder {holder.get('initials', '-')} {holder.get('document', '-')}; "
+                   f"valid until {verdict.valid_until.isoformat() if verdict.valid_until else '-'}")
+    raise typer.Exit(0 if verdict.valid and verdict.colour == "green" else 1)
+
+
+@trust_app.command("export")
+def trust_list_export(
+    file: Annotated[Path, typer.Argument(help="Where to write the trust list and revocations")],
+) -> None:
+    """Write the signed trust list and revocation list to a file for offline verifiers."""
+    from borderpass.healthcode import service as healthcode
+
+    with scope() as session:
+        bundle = healthcode.export(session, now=utcnow())
+    file.write_text(json.dumps(bundle, indent=2) + "\n")
+    typer.echo(f"wrote {file}")
+
+
+@rules_app.command("load")
+def rules_load(
+    file: Annotated[Path | None, typer.Argument(help="Rule-set JSON (default: the packaged "
+                                                     "Hong Kong rule set)")] = None,
+    activate: Annotated[bool, typer.Option(help="Put it in force at once")] = True,
+) -> None:
+    """Validate a rule set and keep it as a new version, in force unless --no-activate."""
+    from borderpass.rules import service as rules
+    from borderpass.rules.ruleset import default_document
+
+    if file is not None and not file.is_file():
+        fail(f"no such file: {file}", 2)
+    content = file.read_bytes() if file is not None else default_document()
+    with scope() as session:
+        row = rules.load(session, content, officer=None, now=utcnow(), activate_now=activate)
+        said = f"loaded {row.identifier} {row.version} ({'active' if row.active else 'inactive'})"
+    typer.echo(said)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """List every version of every rule set."""
+    from borderpass.rules import service as rules
+
+    with scope() as session:
+        for item in rules.list_rule_sets(session):
+            typer.echo(f"{item.id} {item.identifier} {item.version} "
+                       f"{'active' if item.active else '-'} loaded {item.loaded_at.isoformat()}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new code-signing key current; codes under the old one stay valid until they expire."""
+    from borderpass.healthcode import service as healthcode
+
+    typer.echo(healthcode.rotate_key(now=utcnow()))
 
 
 def main(argv: list[str] | None = None) -> Any:

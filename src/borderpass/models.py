@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from borderpass.echannel import models as echannel_models
 from borderpass.evidence import models as evidence_models
+from borderpass.healthcode import models as healthcode_models
 from borderpass.identity import models as identity_models
 from borderpass.kit.db import Base
+from borderpass.rules import models as rules_models
 
 __all__ = ["metadata"]
 
 metadata = Base.metadata
-_DOMAINS = (identity_models, evidence_models, echannel_models)
+_DOMAINS = (identity_models, evidence_models, echannel_models, rules_models, healthcode_models)

@@ -56,12 +56,12 @@ def test_a_forged_security_object_is_refused(make_card: Callable[..., bytes]) ->
 
 
 def test_a_card_signed_by_an_untrusted_key_is_refused(portraits: dict[str, bytes]) -> None:
-    from borderpass.kit.signing import key_id
+    from borderpass.kit.signing import pem_key_id
 
     private, public = new_key_pair()
     forged = make_card(number="A123456(3)", name_en="X", name_zh="X", born_on=ADULT_BORN,
                        issued_on=date(2020, 1, 1), photo=portraits["obama.jpg"],
-                       authority_key=private, authority_kid=key_id(public))
+                       authority_key=private, authority_kid=pem_key_id(public))
     assert _refusal(forged) == "unknown_authority"
     # the same key under the trusted authority's id does not verify either
     impostor = make_card(number="A123456(3)", name_en="X", name_zh="X", born_on=ADULT_BORN,

@@ -86,7 +86,7 @@ def test_a_tampered_qr_is_refused(
     raw[len(raw) // 2] ^= 0x04
     tampered = qr.PREFIX + base45.b45encode(bytes(raw)).decode()
     assert _refusal(session, tampered, now) in {"undecryptable", "malformed"}
-    assert _refusal(session, token[:-1], now) == "malformed"
+    assert _refusal(session, token[:-1], now) in {"malformed", "undecryptable"}
     assert _refusal(session, "HC1:" + token[6:], now) == "malformed"
     # encrypted to another key than the gates'
     _private, public = new_key_pair()

@@ -11,7 +11,7 @@ import base45
 
 from borderpass.echannel import qr
 from borderpass.kit.clock import HONG_KONG
-from borderpass.kit.signing import cbor_decode, decrypt_from, key_id, verify_cose
+from borderpass.kit.signing import cbor_decode, decrypt_from, pem_key_id, verify_cose
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formats" / "echannel-qr.md"
 
@@ -31,7 +31,7 @@ def test_the_worked_example_decrypts_and_verifies_as_documented() -> None:
     signed = decrypt_from(base45.b45decode(token[len(qr.PREFIX):]), gates_private)
     assert signed.hex() == example["signed"]
     kid, payload = verify_cose(signed, lambda _kid: device_public)
-    assert kid == key_id(device_public)
+    assert kid == pem_key_id(device_public)
     assert payload.hex() == example["claims"]
     claims = qr.read_claims(payload)
     assert claims.enrolment_id == uuid.UUID("5f1c2a7e-3b9d-4c6a-8e21-0d4f6b7a9c13")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from borderpass.kit.config import get_settings
 from borderpass.kit.logging import get_logger
-from borderpass.kit.signing import key_id, new_key_pair, public_key_of
+from borderpass.kit.signing import new_key_pair, pem_key_id, public_key_of
 
 __all__ = ["KeyPair", "card_authority", "gates", "reset_keys", "trusted_card_keys"]
 
@@ -43,7 +43,7 @@ def _load_or_make(name: str) -> KeyPair:
         log.info("keys.generated", key=name, path=str(path),
                  note="generated once for the embedded default; install real keys in production")
     public = public_key_of(private)
-    return KeyPair(private, public, key_id(public))
+    return KeyPair(private, public, pem_key_id(public))
 
 
 @lru_cache(maxsize=1)

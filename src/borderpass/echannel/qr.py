@@ -24,7 +24,7 @@ from borderpass.kit.signing import (
     cbor_encode,
     decrypt_from,
     encrypt_to,
-    key_id,
+    pem_key_id,
     sign_cose,
     signer_kid,
 )
@@ -85,7 +85,7 @@ def make_token(
         _CLAIM_SLOT: slot_of(now),
         _CLAIM_NONCE: nonce if nonce is not None else secrets.token_bytes(_NONCE_BYTES),
     })
-    signed = sign_cose(claims, device_private_pem, key_id(device_private_pem))
+    signed = sign_cose(claims, device_private_pem, pem_key_id(device_private_pem))
     sealed = encrypt_to(signed, gates_public_pem)
     encoded: bytes = base45.b45encode(sealed)
     return PREFIX + encoded.decode("ascii")

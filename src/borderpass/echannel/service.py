@@ -31,7 +31,7 @@ from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import (
     EnvelopeError,
     blind_index,
-    key_id,
+    pem_key_id,
     public_key_of,
     seal,
     unseal,
@@ -212,7 +212,7 @@ def _enrol(
     age, guardian_record = _check_age(card, guardian, now)
     device_kid = None
     if device_key is not None:
-        device_kid = key_id(device_key).hex()
+        device_kid = pem_key_id(device_key).hex()
         if repository.enrolment_by_device(session, device_kid) is not None:
             raise DeviceAlreadyEnrolled(field="device_public_key")
     live = face.encode(live_photo, field="live_photo")

@@ -14,6 +14,7 @@ from borderpass.evidence.schemas import (
     HighRiskAreaIn,
     IngestReport,
     TestingOrderIn,
+    TravelRecordIn,
 )
 from borderpass.identity.schemas import Principal
 from borderpass.kit.errors import Forbidden, InvalidInput
@@ -102,6 +103,15 @@ def record_high_risk_area(
     """Declare a high-risk area for a period."""
     area = service.record_high_risk_area(session, body, officer=caller.id, now=now)
     return {"id": str(area.id)}
+
+
+@router.post("/travel", status_code=201)
+def record_travel(
+    body: TravelRecordIn, session: DbSession, now: Now, caller: HealthOfficer
+) -> dict[str, str]:
+    """Record that a person was in a region at a time (a crossing or a partner's record)."""
+    record = service.record_travel(session, body, officer=caller.id, now=now)
+    return {"id": str(record.id)}
 
 
 @router.get("/mine")

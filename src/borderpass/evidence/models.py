@@ -27,6 +27,7 @@ __all__ = [
     "TestingOrder",
     "TestingOrderPremises",
     "TestResult",
+    "TravelRecord",
     "Vaccination",
 ]
 
@@ -172,5 +173,24 @@ class HighRiskArea(Base):
     name_zh: Mapped[str] = mapped_column(String(128))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TravelRecord(Base):
+    """Where a person was and when, from a crossing or a partner's travel record."""
+
+    __tablename__ = "travel_records"
+    __table_args__ = (Index("ix_travel_records_subject", "doc_kind", "doc_index"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    doc_kind: Mapped[str] = mapped_column(String(16))
+    doc_index: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
+    region_code: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(64))
     recorded_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, select, text, update
+from sqlalchemy import Uuid, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from borderpass.evidence.models import (
@@ -24,6 +24,7 @@ from borderpass.evidence.models import (
     TestingOrder,
     TestingOrderPremises,
     TestResult,
+    TravelRecord,
     Vaccination,
 )
 
@@ -162,7 +163,7 @@ def drop_staging(session: Session, spec: BulkSpec) -> None:
 
 def attach_person(session: Session, person_id: uuid.UUID, doc_kind: str, doc_index: str) -> None:
     """Attach evidence that waited for this document to the person who now has it."""
-    for model in (TestResult, Vaccination, HealthFlag):
+    for model in (TestResult, Vaccination, HealthFlag, TravelRecord):
         session.execute(
             update(model)
             .where(model.doc_kind == doc_kind, model.doc_index == doc_index,
@@ -173,7 +174,7 @@ def attach_person(session: Session, person_id: uuid.UUID, doc_kind: str, doc_ind
 
 def detach_person(session: Session, person_id: uuid.UUID) -> None:
     """Detach a deleted account's evidence: the sources' records stay, unlinked."""
-    for model in (TestResult, Vaccination, HealthFlag):
+    for model in (TestResult, Vaccination, HealthFlag, TravelRecord):
         session.execute(update(model).where(model.person_id == person_id).values(person_id=None))
 
 
@@ -251,3 +252,66 @@ def areas_active(session: Session, since: datetime) -> list[HighRiskArea]:
 
 def rows_iter(rows: Iterable[Any]) -> list[Any]:
     return list(rows)
+
+
+def last_test_collected(
+    session: Session, person_id: uuid.UUID, result: str, until: datetime
+) -> datetime | None:
+    """Return when the person's latest test with ``result`` was collected, up to ``until``."""
+    value = session.scalar(
+        select(func.max(TestResult.collected_at))
+        .where(TestResult.person_id == person_id, TestResult.result == result,
+               TestResult.collected_at <= until)
+    )
+    return _aware(value)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # Aggregates bypass the column type, so SQLite gives naive UTC (or even text) back.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def flags_in_force(session: Session, person_id: uuid.UUID, now: datetime) -> list[HealthFlag]:
+    """Return the person's flags not lifted and not ended by ``now`` (current or future)."""
+    return list(session.scalars(
+        select(HealthFlag).where(
+            HealthFlag.person_id == person_id, HealthFlag.lifted_at.is_(None),
+            (HealthFlag.ends_at.is_(None)) | (HealthFlag.ends_at > now),
+        ).order_by(HealthFlag.starts_at)
+    ))
+
+
+def latest_order_for_address(
+    session: Session, address_index: str, until: datetime
+) -> TestingOrder | None:
+    """Return the latest testing order issued by ``until`` naming premises at an address."""
+    return session.scalars(
+        select(TestingOrder).join(TestingOrderPremises)
+        .where(TestingOrderPremises.address_index == address_index,
+               TestingOrder.issued_at <= until)
+        .order_by(TestingOrder.issued_at.desc()).limit(1)
+    ).first()
+
+
+def travel_of(session: Session, person_id: uuid.UUID, until: datetime) -> list[TravelRecord]:
+    return list(session.scalars(
+        select(TravelRecord).where(TravelRecord.person_id == person_id, TravelRecord.at <= until)
+        .order_by(TravelRecord.at.desc())
+    ))
+
+
+def areas_of_regions(session: Session, regions: set[str]) -> list[HighRiskArea]:
+    """Return the high-risk areas declared for any of ``regions`` or a region containing one."""
+    prefixes: set[str] = set()
+    for region in regions:
+        parts = region.split("-")
+        prefixes.update("-".join(parts[:n]) for n in range(1, len(parts) + 1))
+    if not prefixes:
+        return []
+    return list(session.scalars(
+        select(HighRiskArea).where(HighRiskArea.region_code.in_(sorted(prefixes)))
+    ))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -115,3 +116,38 @@ class EvidenceView(BaseModel):
     tests: list[TestResultView]
     vaccinations: list[VaccinationView]
     flags: list[FlagView]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    """What the rules need to know about one person, summarised from the evidence.
+
+    Every instant is aware. ``flag_until`` is None for a flag without an end. The
+    exposure facts come from uploaded venue check-in records: the latest visit to a
+    venue while a case was there.
+    """
+
+    last_negative_at: datetime | None = None
+    last_positive_at: datetime | None = None
+    flag_since: datetime | None = None
+    flag_until: datetime | None = None
+    flag_kinds: tuple[str, ...] = ()
+    order_issued_at: datetime | None = None
+    order_reference: str | None = None
+    high_risk_visit_at: datetime | None = None
+    high_risk_region: str | None = None
+    exposure_at: datetime | None = None
+    exposure_venue: str | None = None
+
+
+class TravelRecordIn(BaseModel):
+    """Where a person was and when: a crossing, or a partner's travel record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_kind: DocumentKind
+    document_number: str = Field(min_length=1, max_length=64)
+    region_code: str = Field(min_length=2, max_length=16,
+                             pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6}){0,3}$")
+    at: datetime
+    source: str = Field(default="officer", min_length=1, max_length=64)

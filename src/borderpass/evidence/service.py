@@ -32,6 +32,7 @@ from borderpass.evidence.models import (
     IngestBatch,
     TestingOrder,
     TestingOrderPremises,
+    TravelRecord,
 )
 from borderpass.evidence.schemas import (
     EvidenceView,
@@ -39,9 +40,11 @@ from borderpass.evidence.schemas import (
     FlagView,
     HighRiskAreaIn,
     IngestReport,
+    PersonFacts,
     RowProblem,
     TestingOrderIn,
     TestResultView,
+    TravelRecordIn,
     VaccinationView,
 )
 from borderpass.identity import service as identity
@@ -57,10 +60,12 @@ __all__ = [
     "BatchRejected",
     "create_source",
     "evidence_of",
+    "facts_for",
     "ingest",
     "lift_flag",
     "record_flag",
     "record_high_risk_area",
+    "record_travel",
     "record_testing_order",
 ]
 
@@ -302,6 +307,67 @@ def record_high_risk_area(
     repository.add(session, area)
     log.info("area.recorded", area=str(area.id), region=data.region_code)
     return area
+
+
+def record_travel(
+    session: Session, data: TravelRecordIn, *, officer: uuid.UUID, now: datetime
+) -> TravelRecord:
+    """Record that a person was in a region at a time (a crossing or a partner's record)."""
+    if data.at > now:
+        raise InvalidInput(_("at cannot be in the future."), field="at")
+    kind, index = _subject(data.document_kind, data.document_number)
+    person = identity.find_person(session, kind, data.document_number)
+    record = TravelRecord(
+        doc_kind=kind, doc_index=index,
+        person_id=person.id if person is not None and person.status == "active" else None,
+        region_code=data.region_code, at=data.at, source=data.source, recorded_by=officer,
+        recorded_at=now,
+    )
+    repository.add(session, record)
+    log.info("travel.recorded", record=str(record.id), region=data.region_code)
+    if record.person_id is not None:
+        publish(session, "evidence.changed", people=[record.person_id],
+                cause=f"travel:{record.id}", now=now)
+    return record
+
+
+def _covers(area_region: str, region: str) -> bool:
+    return region == area_region or region.startswith(area_region + "-")
+
+
+def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFacts:
+    """Summarise what the rules need to know about a person, as known at ``now``.
+
+    A travel record counts as a high-risk visit when an area covering its region was
+    declared high-risk at the time of the visit. Exposures at venues come from uploaded
+    check-in records, which this domain does not hold yet, so they are absent here.
+    """
+    flags = repository.flags_in_force(session, person_id, now)
+    flag_until = None
+    if flags and all(flag.ends_at is not None for flag in flags):
+        flag_until = max(flag.ends_at for flag in flags if flag.ends_at is not None)
+    person = identity.get_person(session, person_id)
+    order = repository.latest_order_for_address(session, person.address_index, now)
+    visit_at = visit_region = None
+    travel = repository.travel_of(session, person_id, now)
+    if travel:
+        areas = repository.areas_of_regions(session, {record.region_code for record in travel})
+        for record in travel:  # latest first
+            if any(_covers(area.region_code, record.region_code) and area.starts_at <= record.at
+                   and (area.ends_at is None or record.at < area.ends_at) for area in areas):
+                visit_at, visit_region = record.at, record.region_code
+                break
+    return PersonFacts(
+        last_negative_at=repository.last_test_collected(session, person_id, "negative", now),
+        last_positive_at=repository.last_test_collected(session, person_id, "positive", now),
+        flag_since=min(flag.starts_at for flag in flags) if flags else None,
+        flag_until=flag_until,
+        flag_kinds=tuple(sorted({flag.kind for flag in flags})),
+        order_issued_at=order.issued_at if order is not None else None,
+        order_reference=order.reference if order is not None else None,
+        high_risk_visit_at=visit_at,
+        high_risk_region=visit_region,
+    )
 
 
 def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:

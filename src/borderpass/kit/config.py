@@ -50,9 +50,18 @@ class Settings(BaseSettings):
     ingest_max_rows: int = 2_000_000
     outbox_sender: str = "borderpass.identity.outbox:LogSender"
 
+    key_dir: Path | None = None
+    code_prefix: str = "BPHC1:"
+    trust_list_max_age_hours: int = 7 * 24
+    revocation_list_max_age_hours: int = 24
+    revocation_poll_seconds: int = 30
+    key_grace_hours: int = 48
+
     def model_post_init(self, __context: Any) -> None:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'borderpass.sqlite3'}"
+        if self.key_dir is None:
+            self.key_dir = self.var_dir / "keys"
         if self.log_file is None:
             self.log_file = self.var_dir / "log" / "borderpass.log"
         missing = [name for name in _SECRET_NAMES if getattr(self, name) is None]

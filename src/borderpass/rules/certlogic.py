@@ -38,6 +38,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from operator import ge, gt, le, lt
 from typing import Any, Final
 
@@ -49,6 +50,7 @@ __all__ = [
     "SPECIFICATION_VERSION",
     "CertLogicError",
     "evaluate",
+    "evaluate_valid",
     "is_valid",
     "validate",
 ]
@@ -336,6 +338,20 @@ def evaluate(expression: object, data: object) -> Any:
         raise CertLogicError(EVALUATION_ERROR, "evaluation nested too deeply") from error
 
 
+def evaluate_valid(expression: object, data: object) -> Any:
+    """Evaluate an expression that :func:`validate` already passed, without validating again.
+
+    Rule sets are validated once when loaded and then evaluated millions of times.
+
+    Raises:
+        CertLogicError: as :func:`evaluate` does while evaluating.
+    """
+    try:
+        return _evaluate(expression, data)
+    except RecursionError as error:
+        raise CertLogicError(EVALUATION_ERROR, "evaluation nested too deeply") from error
+
+
 def _evaluate(expression: object, data: object) -> Any:
     """Evaluate a validated expression."""
     if isinstance(expression, bool | str):
@@ -549,6 +565,7 @@ def _last_date(year: str, month: str | None, day: str | None) -> _DateTime:
         raise CertLogicError(INVALID_DATE_TIME, f"not a valid date: {shown}") from error
 
 
+@lru_cache(maxsize=4096)
 def _parse_date_time(text: str) -> _DateTime:
     """Parse a date(-time) string of one of the formats the specification allows."""
     match = _DATE_TIME.fullmatch(text)

@@ -13,11 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import borderpass
 from borderpass.echannel import api as echannel_api
 from borderpass.evidence import api as evidence_api
+from borderpass.healthcode import api as healthcode_api
 from borderpass.identity import api as identity_api
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
 from borderpass.kit.i18n import normalise_locale
 from borderpass.kit.logging import configure_logging, get_logger
+from borderpass.rules import api as rules_api
 
 __all__ = ["create_app"]
 
@@ -94,6 +96,8 @@ def create_app() -> FastAPI:
     app.include_router(identity_api.router)
     app.include_router(evidence_api.router)
     app.include_router(echannel_api.router)
+    app.include_router(rules_api.router)
+    app.include_router(healthcode_api.router)
 
     @app.middleware("http")
     async def log_requests(

@@ -2,23 +2,45 @@
 
 ``seal``/``unseal`` encrypt personal data at rest (AES-256-GCM), ``blind_index`` finds
 it again by a keyed hash (HMAC-SHA-256) without storing the plain value, and
-``hash_secret``/``check_secret`` keep passwords and PINs (scrypt). ``envelope`` signs
-(COSE_Sign1, ES256) and encrypts to a public key (COSE_Encrypt, ECDH-ES).
+``hash_secret``/``check_secret`` keep passwords and PINs (scrypt). ``sign1``/
+``open_sign1``/``check_sign1`` make and check ES256 COSE_Sign1 messages, ``es256_sign``/
+``es256_verify`` sign bytes, and ``KeyStore`` keeps rotatable signing keys by key id.
+``envelope`` signs with a device key (COSE_Sign1) and encrypts to a public key
+(COSE_Encrypt, ECDH-ES) through ``cwt``.
 """
 
-from borderpass.kit.signing.envelope import (
-    EnvelopeError,
+from borderpass.kit.signing.cose import (
+    ES256,
+    CoseError,
+    PrivateKey,
+    PublicKey,
+    Sign1,
     cbor_decode,
     cbor_encode,
+    check_sign1,
+    es256_sign,
+    es256_verify,
+    generate_private_key,
+    key_id,
+    load_private_key,
+    load_public_key,
+    open_sign1,
+    private_key_pem,
+    public_key_b64,
+    sign1,
+)
+from borderpass.kit.signing.envelope import (
+    EnvelopeError,
     decrypt_from,
     encrypt_to,
-    key_id,
     new_key_pair,
+    pem_key_id,
     public_key_of,
     sign_cose,
     signer_kid,
     verify_cose,
 )
+from borderpass.kit.signing.keystore import KeyRecord, KeyStore
 from borderpass.kit.signing.secretbox import (
     SealError,
     blind_index,
@@ -30,20 +52,38 @@ from borderpass.kit.signing.secretbox import (
 
 __all__ = [
     "EnvelopeError",
+    "ES256",
+    "CoseError",
+    "KeyRecord",
+    "KeyStore",
+    "PrivateKey",
+    "PublicKey",
     "SealError",
+    "Sign1",
     "blind_index",
     "cbor_decode",
     "cbor_encode",
     "check_secret",
-    "decrypt_from",
-    "encrypt_to",
+    "check_sign1",
+    "es256_sign",
+    "es256_verify",
+    "generate_private_key",
     "hash_secret",
     "key_id",
-    "new_key_pair",
-    "public_key_of",
+    "load_private_key",
+    "load_public_key",
+    "open_sign1",
+    "private_key_pem",
+    "public_key_b64",
     "seal",
+    "sign1",
+    "unseal",
+    "decrypt_from",
+    "encrypt_to",
+    "new_key_pair",
+    "pem_key_id",
+    "public_key_of",
     "sign_cose",
     "signer_kid",
-    "unseal",
     "verify_cose",
 ]

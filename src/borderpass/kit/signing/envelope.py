@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cwt import COSE, COSEKey, Recipient
 
+from borderpass.kit.signing.cose import CoseError, cbor_decode
+
 __all__ = [
     "EnvelopeError",
-    "cbor_decode",
-    "cbor_encode",
     "decrypt_from",
     "encrypt_to",
-    "key_id",
+    "pem_key_id",
     "new_key_pair",
     "public_key_of",
     "sign_cose",
@@ -37,12 +36,8 @@ _CONTENT_ALG = "A128GCM"
 _KID = 4  # COSE header label of the key id
 
 
-class EnvelopeError(Exception):
-    """A signed or encrypted object was refused; ``reason`` says why."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        self.reason = reason
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+# One exception type for every COSE failure, whichever recipe raised it.
+EnvelopeError = CoseError
 
 
 def new_key_pair() -> tuple[bytes, bytes]:
@@ -88,29 +83,12 @@ def public_key_of(pem: bytes) -> bytes:
     return _public_pem(public)
 
 
-def key_id(pem: bytes) -> bytes:
+def pem_key_id(pem: bytes) -> bytes:
     """Return an 8-byte key id: the start of the SHA-256 of the public key's DER form."""
     public = serialization.load_pem_public_key(public_key_of(pem))
     der = public.public_bytes(serialization.Encoding.DER,
                               serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).digest()[:8]
-
-
-def cbor_encode(value: Any) -> bytes:
-    """Encode a value as canonical CBOR (RFC 8949 core deterministic encoding)."""
-    return cbor2.dumps(value, canonical=True)
-
-
-def cbor_decode(data: bytes) -> Any:
-    """Decode CBOR.
-
-    Raises:
-        EnvelopeError: ``malformed`` when the bytes are not one CBOR item.
-    """
-    try:
-        return cbor2.loads(data)
-    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError) as exc:
-        raise EnvelopeError("malformed", "not CBOR") from exc
 
 
 def sign_cose(payload: bytes, private_pem: bytes, kid: bytes) -> bytes:
@@ -168,7 +146,7 @@ def encrypt_to(payload: bytes, recipient_public_pem: bytes) -> bytes:
     A fresh ephemeral key agrees a content key with the recipient (ECDH-ES+HKDF-256); the
     content is sealed with AES-128-GCM.
     """
-    kid = key_id(recipient_public_pem)
+    kid = pem_key_id(recipient_public_pem)
     recipient = Recipient.new(
         unprotected={"alg": _KEY_AGREEMENT, "kid": kid},
         recipient_key=COSEKey.from_pem(recipient_public_pem, kid=kid),
@@ -187,7 +165,7 @@ def decrypt_from(encrypted: bytes, recipient_private_pem: bytes) -> bytes:
         EnvelopeError: ``undecryptable`` when it is not for this key or was altered.
     """
     key = COSEKey.from_pem(recipient_private_pem, alg=_KEY_AGREEMENT,
-                           kid=key_id(recipient_private_pem))
+                           kid=pem_key_id(recipient_private_pem))
     try:
         plain: bytes = COSE.new().decode(encrypted, key, context={"alg": _CONTENT_ALG})
     except Exception as exc:  # noqa: BLE001 - cwt raises several types; all mean refused

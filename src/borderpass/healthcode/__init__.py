@@ -1,0 +1,1 @@
+"""Health Code: signed QR codes of a person's status, the trust list, revocation, verification."""

@@ -1,0 +1,70 @@
+"""JSON endpoints of the health-code domain: today's code, verification, the signed lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from borderpass.healthcode import service
+from borderpass.healthcode.qr import MEDIA_TYPES, qr_image
+from borderpass.healthcode.schemas import CodeView, VerifyRequest, VerifyResult
+from borderpass.identity.schemas import Principal
+from borderpass.rules import service as rules
+from borderpass.web.deps import DbSession, Now, require
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["health code"])
+
+Resident = Annotated[Principal, require("resident")]
+
+
+@router.get("/health-code")
+def my_code(session: DbSession, now: Now, caller: Resident) -> CodeView:
+    """Return today's health code of the signed-in resident, with the reasons for its colour."""
+    issued = service.issue(session, caller.id, now=now)
+    return CodeView(text=issued.text, colour=issued.colour, issued_at=issued.issued_at,
+                    valid_until=issued.valid_until,
+                    status=rules.status_view(issued.status, now=now))
+
+
+@router.get("/health-code.{kind}", response_class=Response,
+            responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}})
+def my_code_image(kind: str, session: DbSession, now: Now, caller: Resident) -> Response:
+    """Return today's health code of the signed-in resident as a PNG or SVG QR image."""
+    if kind not in MEDIA_TYPES:
+        from borderpass.kit.errors import NotFound
+
+        raise NotFound(field="kind")
+    issued = service.issue(session, caller.id, now=now)
+    return Response(qr_image(issued.text, kind), media_type=MEDIA_TYPES[kind],
+                    headers={"Cache-Control": "no-store"})
+
+
+@router.post("/health-codes/verify")
+def verify_code(body: VerifyRequest, session: DbSession, now: Now) -> VerifyResult:
+    """Check a health code as an offline verifier would, with the current lists."""
+    verdict = service.verify_code(session, body.text, now=body.at or now)
+    return VerifyResult.model_validate(verdict.as_json())
+
+
+@router.get("/trust-list")
+def trust_list(now: Now) -> dict[str, str]:
+    """Return the signed trust list of issuer keys."""
+    return service.trust_list(now=now)
+
+
+@router.get("/trust-list/revocations")
+def revocations(
+    session: DbSession, now: Now,
+    since: Annotated[int, Query(ge=0, description="The `through` of the last list you hold")] = 0,
+) -> dict[str, str]:
+    """Return the signed revocation list, or only what changed after ``since``."""
+    return service.revocation_list(session, since=since, now=now)
+
+
+@router.get("/trust-list/export")
+def export(session: DbSession, now: Now) -> dict[str, Any]:
+    """Return the trust list and the revocation list in one file for an offline verifier."""
+    return service.export(session, now=now)

@@ -1,0 +1,60 @@
+"""Tables of the health-code domain: issued codes, revocations and the last status."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from borderpass.kit.db import Base, UTCDateTime, new_id
+
+__all__ = ["CodeRevocation", "HealthCode", "PersonStatus"]
+
+
+class HealthCode(Base):
+    """A code issued to a person; the code id itself is only kept as its hash."""
+
+    __tablename__ = "health_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(32), unique=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    kid: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CodeRevocation(Base):
+    """An entry of the revocation list; ``seq`` orders entries so verifiers fetch only news."""
+
+    __tablename__ = "code_revocations"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(32), unique=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+
+
+class PersonStatus(Base):
+    """The last evaluation of a person's status, refreshed when their evidence changes."""
+
+    __tablename__ = "person_statuses"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    colour: Mapped[str] = mapped_column(String(8))
+    reasons: Mapped[str] = mapped_column(String(400))
+    changes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rule_set: Mapped[str] = mapped_column(String(96))

@@ -1,0 +1,41 @@
+"""What crosses the health-code domain's boundary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from borderpass.rules.schemas import StatusView
+
+__all__ = ["CodeView", "VerifyRequest"]
+
+
+class CodeView(BaseModel):
+    """Today's code for the signed-in resident, with the status behind it."""
+
+    text: str
+    colour: str
+    issued_at: datetime
+    valid_until: datetime
+    status: StatusView
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4096, description="The text in the QR code")
+    at: datetime | None = Field(default=None, description="Judge at this instant (default now)")
+
+
+class VerifyResult(BaseModel):
+    valid: bool
+    result: str
+    colour: str | None
+    valid_until: str | None
+    issued_at: str | None
+    issuer: str | None
+    holder: dict[str, str]
+    error: str | None
+    lists: dict[str, Any]

@@ -1,0 +1,231 @@
+"""Issuing codes, revoking them when a person turns red, and publishing the signed lists."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from borderpass.healthcode import repository
+from borderpass.healthcode.codec import CodeClaims, code_hash, encode
+from borderpass.healthcode.lists import REVOCATIONS, TRUST_LIST, TrustStore, iso, sign_list
+from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
+from borderpass.healthcode.verifier import Verdict, verify
+from borderpass.identity import service as identity
+from borderpass.kit.clock import end_of_day
+from borderpass.kit.config import get_settings
+from borderpass.kit.errors import Forbidden
+from borderpass.kit.events import Event, subscribe
+from borderpass.kit.i18n import _
+from borderpass.kit.logging import get_logger
+from borderpass.kit.signing import KeyStore, PrivateKey, public_key_b64
+from borderpass.rules import service as rules
+from borderpass.rules.status import Status
+
+__all__ = [
+    "IssuedCode",
+    "export",
+    "issue",
+    "reevaluate",
+    "revocation_list",
+    "rotate_key",
+    "trust_list",
+    "trust_store",
+    "verify_code",
+]
+
+log = get_logger(__name__)
+CODE_KEYS = "code"
+ANCHOR_KEYS = "anchor"
+
+
+class NotActive(Forbidden):
+    code = "not_active"
+    message = _("Only a registered, activated resident has a health code.")
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    text: str
+    colour: str
+    issued_at: datetime
+    valid_until: datetime
+    status: Status
+
+
+def keystore() -> KeyStore:
+    """Return the key store named by the settings."""
+    directory = get_settings().key_dir
+    assert directory is not None  # noqa: S101 - settings fill it in
+    return KeyStore(directory)
+
+
+def _key(purpose: str, now: datetime) -> PrivateKey:
+    key, generated = keystore().signing_key(purpose, now=now)
+    if generated:
+        log.info("signing.key_generated", purpose=purpose, kid=key.kid.hex(),
+                 directory=str(get_settings().key_dir))
+    return key
+
+
+def _save_status(session: Session, person_id: uuid.UUID, result: Status, now: datetime) -> None:
+    row = repository.status_of(session, person_id)
+    if row is None:
+        row = PersonStatus(person_id=person_id)
+        session.add(row)
+    row.colour = result.colour
+    row.reasons = ",".join(result.rule_ids)[:400]
+    row.changes_at = result.changes_at
+    row.evaluated_at = now
+    row.rule_set = result.rule_set[:96]
+    session.flush()
+
+
+def issue(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCode:
+    """Return today's code for a person: the one already issued if it still holds, else a new one.
+
+    Raises:
+        NotActive: the person is not a registered, activated resident.
+    """
+    person = identity.get_person(session, person_id)
+    if person.status != "active":
+        raise NotActive()
+    result = rules.status(session, person_id, now=now)
+    _save_status(session, person_id, result, now)
+    valid_until = end_of_day(now).astimezone(UTC)
+    if result.changes_at is not None and result.changes_at < valid_until:
+        valid_until = result.changes_at.astimezone(UTC)
+    key = _key(CODE_KEYS, now)
+    for code in repository.live_codes(session, person_id, now):
+        if code.colour == result.colour and code.valid_until == valid_until.replace(microsecond=0) \
+                and code.kid == key.kid.hex():
+            return IssuedCode(code.text, code.colour, code.issued_at, code.valid_until, result)
+    code_id = secrets.token_bytes(16)
+    issued_at = now.astimezone(UTC).replace(microsecond=0)
+    valid_until = valid_until.replace(microsecond=0)
+    claims = CodeClaims(
+        issuer=get_settings().jurisdiction, code_id=code_id, issued_at=issued_at,
+        valid_until=valid_until, colour=result.colour, initials=person.initials,
+        document=person.doc_masked, document_kind=person.doc_kind,
+    )
+    text = encode(claims, key, prefix=get_settings().code_prefix)
+    repository.add(session, HealthCode(
+        person_id=person_id, code_hash=code_hash(code_id), colour=result.colour,
+        kid=key.kid.hex(), issued_at=issued_at, valid_until=valid_until, text=text,
+    ))
+    log.info("code.issued", person=str(person_id), colour=result.colour, kid=key.kid.hex())
+    return IssuedCode(text, result.colour, issued_at, valid_until, result)
+
+
+def issue_for_document(session: Session, kind: str, number: str, *, now: datetime) -> IssuedCode:
+    """Return today's code for the registered person holding a document."""
+    person = identity.find_person(session, kind, number)
+    if person is None:
+        raise NotActive(_("No registered, activated resident holds that document."),
+                        field="number")
+    return issue(session, person.id, now=now)
+
+
+def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reason: str) -> int:
+    """Revoke a person's live codes that are not red; return how many were revoked."""
+    count = 0
+    for code in repository.live_codes(session, person_id, now):
+        if code.colour == "red":
+            continue
+        code.revoked_at = now
+        repository.add(session, CodeRevocation(code_hash=code.code_hash, revoked_at=now,
+                                               expires_at=code.valid_until, reason=reason))
+        count += 1
+    if count:
+        log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
+    return count
+
+
+def reevaluate(session: Session, people: list[uuid.UUID], *, now: datetime) -> dict[uuid.UUID, str]:
+    """Re-evaluate the status of these people only; revoke the codes of those now red."""
+    colours = {}
+    for person_id in people:
+        result = rules.status(session, person_id, now=now)
+        _save_status(session, person_id, result, now)
+        if result.colour == "red":
+            revoke_codes(session, person_id, now=now, reason="turned_red")
+        colours[person_id] = result.colour
+    return colours
+
+
+@subscribe("evidence.changed")
+def _on_evidence_changed(session: Session, event: Event) -> None:
+    now = event.data.get("now")
+    if not isinstance(now, datetime):
+        from borderpass.kit.clock import utcnow
+
+        now = utcnow()
+    reevaluate(session, list(event.data.get("people", [])), now=now)
+
+
+def trust_list(*, now: datetime) -> dict[str, str]:
+    """Return the signed trust list of the jurisdiction's issuer keys."""
+    settings = get_settings()
+    store = keystore()
+    _key(CODE_KEYS, now)
+    keys = [
+        {
+            "kid": record.kid.hex(),
+            "jurisdiction": settings.jurisdiction,
+            "alg": "ES256",
+            "public_key": public_key_b64(store.key(record.kid)),
+            "valid_from": iso(record.created_at),
+            "valid_until": iso(record.valid_until) if record.valid_until else None,
+        }
+        for record in store.published(CODE_KEYS, now=now)
+    ]
+    content = {
+        "type": TRUST_LIST, "version": 1, "jurisdiction": settings.jurisdiction,
+        "issued_at": iso(now), "max_age_seconds": settings.trust_list_max_age_hours * 3600,
+        "keys": keys,
+    }
+    return sign_list(content, _key(ANCHOR_KEYS, now))
+
+
+def revocation_list(session: Session, *, since: int = 0, now: datetime) -> dict[str, str]:
+    """Return the signed revocation list: entries after ``since`` whose codes have not expired."""
+    settings = get_settings()
+    since = max(0, since)
+    entries = repository.revocations_since(session, since, now)
+    through = max([since, repository.last_seq(session)])
+    content: dict[str, Any] = {
+        "type": REVOCATIONS, "version": 1, "jurisdiction": settings.jurisdiction,
+        "issued_at": iso(now), "max_age_seconds": settings.revocation_list_max_age_hours * 3600,
+        "poll_seconds": settings.revocation_poll_seconds, "since": since, "through": through,
+        "entries": [{"seq": entry.seq, "hash": entry.code_hash,
+                     "expires_at": iso(entry.expires_at)} for entry in entries],
+    }
+    return sign_list(content, _key(ANCHOR_KEYS, now))
+
+
+def export(session: Session, *, now: datetime) -> dict[str, Any]:
+    """Return the trust list and the full revocation list together, as a verifier's file."""
+    return {"trust_list": trust_list(now=now), "revocations": revocation_list(session, now=now)}
+
+
+def trust_store(session: Session, *, now: datetime) -> TrustStore:
+    """Return a trust store made from the lists as they are now."""
+    return TrustStore.from_bundle(json.loads(json.dumps(export(session, now=now))))
+
+
+def verify_code(session: Session, text: str, *, now: datetime) -> Verdict:
+    """Check a code as an offline verifier would, with lists fresh from the database."""
+    return verify(text, trust_store(session, now=now), now=now, prefix=get_settings().code_prefix)
+
+
+def rotate_key(*, now: datetime) -> str:
+    """Make a new code-signing key current; codes under the old one stay valid until they expire."""
+    grace = timedelta(hours=get_settings().key_grace_hours)
+    key = keystore().rotate(CODE_KEYS, now=now, grace=grace)
+    log.info("signing.key_rotated", kid=key.kid.hex())
+    return key.kid.hex()

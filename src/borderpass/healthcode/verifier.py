@@ -1,0 +1,105 @@
+"""The offline verifier: a code, a trust store and an instant in, a verdict out.
+
+It needs neither the database nor the network. Untrusted text never raises: every
+problem becomes a verdict with a reason code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from borderpass.healthcode.codec import CodeFormatError, code_hash, decode_claims, read
+from borderpass.healthcode.lists import TrustStore, iso
+from borderpass.kit.signing import es256_verify
+
+__all__ = ["CANNOT_VERIFY", "INVALID", "VALID", "Verdict", "verify"]
+
+VALID, INVALID, CANNOT_VERIFY = "valid", "invalid", "cannot_verify"
+_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of checking a code: valid, invalid or cannot verify, with a reason code."""
+
+    result: str
+    reason: str | None
+    colour: str | None = None
+    issued_at: datetime | None = None
+    valid_until: datetime | None = None
+    holder: dict[str, str] | None = None
+    issuer: str | None = None
+    trust_list_age: float | None = None
+    revocation_list_age: float | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.result == VALID
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "result": self.result,
+            "colour": self.colour,
+            "valid_until": iso(self.valid_until) if self.valid_until else None,
+            "issued_at": iso(self.issued_at) if self.issued_at else None,
+            "issuer": self.issuer,
+            "holder": self.holder or {},
+            "error": self.reason,
+            "lists": {"trust_list_age_seconds": self.trust_list_age,
+                      "revocation_list_age_seconds": self.revocation_list_age},
+        }
+
+
+def verify(text: str, store: TrustStore, *, now: datetime, prefix: str = "BPHC1:") -> Verdict:
+    """Check a code offline against a trust store at ``now``.
+
+    Returns:
+        a verdict; ``reason`` is None only when the code is valid.
+    """
+    trust_age = (now - store.trust_issued_at).total_seconds()
+    revocation_age = (
+        (now - store.revocations_issued_at).total_seconds()
+        if store.revocations_issued_at is not None else None
+    )
+
+    def verdict(result: str, reason: str | None, **more: Any) -> Verdict:
+        return Verdict(result, reason, trust_list_age=trust_age,
+                       revocation_list_age=revocation_age, **more)
+
+    try:
+        message = read(text, prefix=prefix)
+    except CodeFormatError as error:
+        return verdict(INVALID, error.reason)
+    if trust_age > store.trust_max_age.total_seconds():
+        return verdict(CANNOT_VERIFY, "trust_list_stale")
+    trusted = store.keys.get(message.kid)
+    if trusted is None:
+        return verdict(CANNOT_VERIFY, "unknown_issuer")
+    if not es256_verify(trusted.key, message.to_be_signed, message.signature):
+        return verdict(INVALID, "bad_signature")
+    try:
+        claims = decode_claims(message.payload)
+    except CodeFormatError as error:
+        return verdict(INVALID, error.reason)
+    shown = {
+        "colour": claims.colour, "issued_at": claims.issued_at,
+        "valid_until": claims.valid_until, "issuer": claims.issuer,
+        "holder": {"initials": claims.initials, "document": claims.document,
+                   "document_kind": claims.document_kind},
+    }
+    if claims.issuer != trusted.jurisdiction:
+        return verdict(INVALID, "wrong_issuer", **shown)
+    if trusted.valid_until is not None and claims.issued_at > trusted.valid_until:
+        return verdict(INVALID, "key_not_valid", **shown)
+    if now + _SKEW < claims.issued_at:
+        return verdict(INVALID, "not_yet_valid", **shown)
+    if now >= claims.valid_until:
+        return verdict(INVALID, "expired", **shown)
+    if revocation_age is None or revocation_age > store.revocations_max_age.total_seconds():
+        return verdict(CANNOT_VERIFY, "revocation_list_stale", **shown)
+    if code_hash(claims.code_id) in store.revoked:
+        return verdict(INVALID, "revoked", **shown)
+    return verdict(VALID, None, **shown)

@@ -1,0 +1,44 @@
+"""All SQL of the rules domain."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from borderpass.rules.models import RuleSetVersion
+
+__all__ = ["active", "add", "all_versions", "deactivate_all", "find", "get"]
+
+
+def add(session: Session, row: RuleSetVersion) -> None:
+    session.add(row)
+    session.flush()
+
+
+def get(session: Session, rule_set_id: uuid.UUID) -> RuleSetVersion | None:
+    return session.get(RuleSetVersion, rule_set_id)
+
+
+def find(session: Session, identifier: str, version: str) -> RuleSetVersion | None:
+    return session.scalars(select(RuleSetVersion).where(
+        RuleSetVersion.identifier == identifier, RuleSetVersion.version == version
+    )).one_or_none()
+
+
+def active(session: Session, jurisdiction: str) -> RuleSetVersion | None:
+    return session.scalars(select(RuleSetVersion).where(
+        RuleSetVersion.jurisdiction == jurisdiction, RuleSetVersion.active.is_(True)
+    )).first()
+
+
+def deactivate_all(session: Session, jurisdiction: str) -> None:
+    session.execute(update(RuleSetVersion).where(RuleSetVersion.jurisdiction == jurisdiction)
+                    .values(active=False))
+
+
+def all_versions(session: Session) -> list[RuleSetVersion]:
+    return list(session.scalars(
+        select(RuleSetVersion).order_by(RuleSetVersion.identifier, RuleSetVersion.loaded_at)
+    ))

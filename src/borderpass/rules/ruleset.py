@@ -1,0 +1,184 @@
+"""Rule sets as data: reading and validating a document, and the compiled form evaluation uses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from pydantic import ValidationError
+
+from borderpass.kit.errors import InvalidInput
+from borderpass.kit.i18n import _
+from borderpass.rules.certlogic import validate
+from borderpass.rules.schemas import LANGUAGES, RuleSetDocument
+
+__all__ = [
+    "DEFAULT_RULE_SET",
+    "FACT_FIELDS",
+    "InvalidRuleSet",
+    "Rule",
+    "RuleSet",
+    "compile_rule_set",
+    "default_rule_set",
+    "parse_rule_set",
+]
+
+DEFAULT_RULE_SET = "hong_kong.json"
+
+FACT_FIELDS = frozenset({
+    "tests.lastNegative", "tests.lastPositive", "flags.since", "flags.until", "flags.kinds",
+    "testingOrder.issuedAt", "testingOrder.reference", "highRiskVisit.at",
+    "highRiskVisit.region", "exposure.at", "exposure.venue",
+})
+"""The facts a rule may name (under ``payload.``); the clock is ``external.validationClock``."""
+
+
+class InvalidRuleSet(InvalidInput):
+    code = "invalid_rule_set"
+    message = _("The rule set is not valid: {problem}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    identifier: str
+    version: str
+    colour: str
+    description: dict[str, str]
+    valid_from: datetime
+    valid_to: datetime
+    logic: Any
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A validated rule set ready to evaluate."""
+
+    identifier: str
+    version: str
+    jurisdiction: str
+    valid_from: datetime
+    valid_to: datetime
+    rules: tuple[Rule, ...]
+    offsets: tuple[tuple[int, str], ...]
+    """Every ``plusTime`` amount and unit in the logic: where the status may change."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.identifier}@{self.version}"
+
+
+def _paths(logic: Any, found: set[str]) -> None:
+    if isinstance(logic, dict):
+        for operator, operands in logic.items():
+            if operator == "var" and isinstance(operands, str):
+                found.add(operands)
+            else:
+                _paths(operands, found)
+    elif isinstance(logic, list):
+        for item in logic:
+            _paths(item, found)
+
+
+def _offsets(logic: Any, found: set[tuple[int, str]]) -> None:
+    if isinstance(logic, dict):
+        for operator, operands in logic.items():
+            if operator == "plusTime" and isinstance(operands, list) and len(operands) == 3:
+                found.add((int(operands[1]), str(operands[2])))
+            _offsets(operands, found)
+    elif isinstance(logic, list):
+        for item in logic:
+            _offsets(item, found)
+
+
+def parse_rule_set(document: object) -> RuleSetDocument:
+    """Validate a rule-set document: its shape, every rule's CertLogic, and the fields it names.
+
+    Raises:
+        InvalidRuleSet: naming the first problem and its place.
+    """
+    try:
+        parsed = RuleSetDocument.model_validate(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "document"
+        raise InvalidRuleSet(field=where, problem=f"{where}: {first['msg']}") from None
+    if parsed.valid_to <= parsed.valid_from:
+        raise InvalidRuleSet(field="ValidTo", problem="ValidTo must be after ValidFrom")
+    seen: set[str] = set()
+    for index, rule in enumerate(parsed.rules):
+        where = f"Rules.{index}"
+        if rule.identifier in seen:
+            raise InvalidRuleSet(field=f"{where}.Identifier",
+                                 problem=f"{where}: the identifier {rule.identifier} repeats")
+        seen.add(rule.identifier)
+        if {d.lang for d in rule.description} != set(LANGUAGES):
+            raise InvalidRuleSet(field=f"{where}.Description",
+                                 problem=f"{where}: a description in zh-Hant, zh-Hans and en "
+                                         "is needed")
+        if rule.valid_to <= rule.valid_from:
+            raise InvalidRuleSet(field=f"{where}.ValidTo",
+                                 problem=f"{where}: ValidTo must be after ValidFrom")
+        problems = validate(rule.logic)
+        if problems:
+            raise InvalidRuleSet(field=f"{where}.Logic",
+                                 problem=f"{where}.Logic: {problems[0]}")
+        paths: set[str] = set()
+        _paths(rule.logic, paths)
+        for path in sorted(paths):
+            if path == "external.validationClock":
+                continue
+            fact = path.removeprefix("payload.")
+            if not path.startswith("payload.") or fact not in FACT_FIELDS:
+                raise InvalidRuleSet(field=f"{where}.Logic",
+                                     problem=f"{where}.Logic: unknown fact {path}")
+        for fact in rule.affected_fields:
+            if fact not in FACT_FIELDS:
+                raise InvalidRuleSet(field=f"{where}.AffectedFields",
+                                     problem=f"{where}.AffectedFields: unknown fact {fact}")
+    return parsed
+
+
+def compile_rule_set(document: RuleSetDocument) -> RuleSet:
+    """Turn a validated document into the form evaluation uses."""
+    offsets: set[tuple[int, str]] = {(0, "hour")}
+    rules = []
+    for rule in document.rules:
+        _offsets(rule.logic, offsets)
+        rules.append(Rule(
+            identifier=rule.identifier, version=rule.version, colour=rule.colour,
+            description={d.lang: d.desc for d in rule.description},
+            valid_from=rule.valid_from, valid_to=rule.valid_to, logic=rule.logic,
+        ))
+    return RuleSet(
+        identifier=document.identifier, version=document.version,
+        jurisdiction=document.jurisdiction, valid_from=document.valid_from,
+        valid_to=document.valid_to, rules=tuple(rules),
+        offsets=tuple(sorted(offsets)),
+    )
+
+
+def load_json(content: bytes | str) -> object:
+    """Read a rule-set file as JSON.
+
+    Raises:
+        InvalidRuleSet: it is not JSON.
+    """
+    try:
+        return json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidRuleSet(field="document", problem=f"not JSON: {error}") from None
+
+
+def default_document() -> bytes:
+    """Return the packaged Hong Kong rule set, as its file's bytes."""
+    return resources.files("borderpass.rules").joinpath("data", DEFAULT_RULE_SET).read_bytes()
+
+
+@lru_cache(maxsize=1)
+def default_rule_set() -> RuleSet:
+    """Return the packaged Hong Kong rule set, validated and compiled."""
+    return compile_rule_set(parse_rule_set(load_json(default_document())))
