@@ -5,8 +5,9 @@ from __future__ import annotations
 from borderpass.evidence import models as evidence_models
 from borderpass.identity import models as identity_models
 from borderpass.kit.db import Base
+from borderpass.permits import models as permits_models
 
 __all__ = ["metadata"]
 
 metadata = Base.metadata
-_DOMAINS = (identity_models, evidence_models)
+_DOMAINS = (identity_models, evidence_models, permits_models)

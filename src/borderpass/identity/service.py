@@ -54,6 +54,7 @@ __all__ = [
     "detect_proof_type",
     "find_person",
     "issue_api_key",
+    "issue_token",
     "person_view",
     "purge_expired_registrations",
     "require_role",
@@ -472,6 +473,21 @@ def issue_api_key(
     """Issue a long-lived API key for a principal (a lab or registry, say)."""
     token, _expires = _issue_token(session, kind, principal_id, role, now, None, label)
     return token
+
+
+def issue_token(
+    session: Session,
+    kind: str,
+    principal_id: uuid.UUID,
+    role: str,
+    *,
+    ttl: timedelta,
+    label: str = "",
+    now: datetime,
+) -> tuple[str, datetime]:
+    """Issue an expiring bearer token for a principal; only its hash is stored."""
+    token, expires = _issue_token(session, kind, principal_id, role, now, ttl, label)
+    return token, expires
 
 
 def authenticate(session: Session, token: str, *, now: datetime) -> Principal:

@@ -17,6 +17,7 @@ from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
 from borderpass.kit.i18n import normalise_locale
 from borderpass.kit.logging import configure_logging, get_logger
+from borderpass.permits import api as permits_api
 
 __all__ = ["create_app"]
 
@@ -92,6 +93,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(identity_api.router)
     app.include_router(evidence_api.router)
+    app.include_router(permits_api.router)
 
     @app.middleware("http")
     async def log_requests(
