@@ -11,7 +11,6 @@ import threading
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, delete, func, select

@@ -61,6 +61,7 @@ __all__ = [
     "resend_pin",
     "sign_in",
     "sign_in_staff",
+    "staff_principal",
     "start_registration",
     "submit_registration",
 ]
@@ -511,6 +512,15 @@ def sign_out(session: Session, token: str, *, now: datetime) -> None:
     if record is not None and record.revoked_at is None:
         record.revoked_at = now
         session.flush()
+
+
+def staff_principal(session: Session, username: str) -> Principal:
+    """Return the principal of a staff member named by user name (for the command line)."""
+    member = repository.find_staff(session, username)
+    if member is None:
+        raise NotFound(_("There is no staff member {username}."), field="officer",
+                       username=username[:64])
+    return Principal(kind="staff", id=member.id, role=member.role)
 
 
 def require_role(principal: Principal, *roles: str) -> Principal:
