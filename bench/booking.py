@@ -35,6 +35,7 @@ def _free_port() -> int:
 
 def _prepare(bookings: int) -> tuple[str, list[str], list[tuple[str, str]]]:
     """Create an office, enough slots and the applications; return slot ids and tokens."""
+    from borderpass.identity.documents import mainland_check_character
     from borderpass.identity.schemas import Principal
     from borderpass.kit.clock import hk_date, utcnow
     from borderpass.kit.config import get_settings
@@ -42,7 +43,6 @@ def _prepare(bookings: int) -> tuple[str, list[str], list[tuple[str, str]]]:
     from borderpass.migrations import upgrade
     from borderpass.permits import service
     from borderpass.permits.schemas import ApplicationIn, OfficeIn, SlotsIn
-    from borderpass.identity.documents import mainland_check_character
 
     upgrade(get_settings().database_url)
     now = utcnow()
