@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -41,6 +42,8 @@ code_app = typer.Typer(help="Health codes.", no_args_is_help=True)
 rules_app = typer.Typer(help="Rule sets.", no_args_is_help=True)
 trust_app = typer.Typer(help="The trust list and the revocation list.", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
+permits_app = typer.Typer(help="Endorsement applications: offices, slots, appointments, "
+                          "decisions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ids_app, name="ids")
 app.add_typer(ingest_app, name="ingest")
@@ -55,6 +58,7 @@ app.add_typer(code_app, name="code")
 app.add_typer(rules_app, name="rules")
 app.add_typer(trust_app, name="trust-list")
 app.add_typer(keys_app, name="keys")
+app.add_typer(permits_app, name="permits")
 
 log = get_logger("borderpass.cli")
 T = TypeVar("T")
@@ -397,6 +401,136 @@ def keys_rotate() -> None:
     from borderpass.healthcode import service as healthcode
 
     typer.echo(healthcode.rotate_key(now=utcnow()))
+def _hk_day(day: str | None) -> date:
+    from borderpass.kit.clock import hk_date
+
+    if not day:
+        return hk_date(utcnow())
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        fail(f"--day: not a date (YYYY-MM-DD): {day}", 2)
+        raise  # pragma: no cover - fail exits
+
+
+@permits_app.command("office")
+def permits_office(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. SZ-FUTIAN")],
+    name: Annotated[str, typer.Option(help="The office's name")],
+    address: Annotated[str, typer.Option(help="The office's address")],
+) -> None:
+    """Open an exit-entry office for appointments."""
+    from borderpass.permits import service as permits
+    from borderpass.permits.schemas import OfficeIn
+
+    with scope() as session:
+        try:
+            data = OfficeIn(code=code, name=name, address=address)
+        except ValueError as error:
+            fail(f"invalid office: {error}", 2)
+            return
+        permits.create_office(session, data, now=utcnow())
+    typer.echo(f"office {code} opened")
+
+
+@permits_app.command("slots")
+def permits_slots(
+    office: Annotated[str, typer.Argument(help="Office code")],
+    officer: Annotated[str, typer.Option(help="Your staff user name")],
+    day: Annotated[str, typer.Option(help="YYYY-MM-DD (Hong Kong)")],
+    opens: Annotated[str, typer.Option(help="HH:MM")] = "09:00",
+    closes: Annotated[str, typer.Option(help="HH:MM")] = "17:00",
+    minutes: Annotated[int, typer.Option(help="Length of a slot")] = 30,
+    capacity: Annotated[int, typer.Option(help="Places in each slot")] = 10,
+) -> None:
+    """Publish a day's appointment slots with their capacity."""
+    from borderpass.permits import service as permits
+    from borderpass.permits.schemas import SlotsIn
+
+    try:
+        data = SlotsIn(day=_hk_day(day), opens=opens, closes=closes, minutes=minutes,
+                       capacity=capacity)
+    except ValueError as error:
+        fail(f"invalid slots: {error}", 2)
+        return
+    with scope() as session:
+        caller = identity.staff_principal(session, officer)
+        published = permits.publish_slots(session, office, data, officer=caller, now=utcnow())
+        typer.echo(f"{len(published)} slots of {capacity} places published at {office} "
+                   f"on {data.day.isoformat()}")
+
+
+@permits_app.command("today")
+def permits_today(
+    office: Annotated[str, typer.Argument(help="Office code")],
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD; today by default")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
+) -> None:
+    """List the day's appointments at an office."""
+    from borderpass.permits import service as permits
+
+    with scope() as session:
+        rows = permits.appointments_on(session, office, _hk_day(day))
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            flag = "  supervisor" if row["needs_supervisor"] else ""
+            typer.echo(f"{row['time']}  {row['reference']}  {row['kind']:<9} "
+                       f"{row['reason'] or '-':<22} {row['status']:<12} {row['applicant']}{flag}")
+    if not rows and not as_json:
+        typer.echo("no appointments")
+
+
+@permits_app.command("decisions")
+def permits_decisions(
+    office: Annotated[str | None, typer.Option(help="Office code; all offices by default")] = None,
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD; today by default")] = None,
+) -> None:
+    """List the day's decisions, one JSON object a line."""
+    from borderpass.permits import service as permits
+
+    with scope() as session:
+        rows = permits.decisions_on(session, _hk_day(day), office)
+    for row in rows:
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+@permits_app.command("remind")
+def permits_remind() -> None:
+    """Queue tomorrow's appointment reminders (run daily; each goes out once)."""
+    from borderpass.permits import service as permits
+
+    with scope() as session:
+        count = permits.queue_reminders(session, now=utcnow())
+    typer.echo(f"{count} reminders queued")
+
+
+@permits_app.command("letter")
+def permits_letter(
+    application: Annotated[str, typer.Argument(help="Application id")],
+    output: Annotated[Path, typer.Argument(help="Where to write the PDF")],
+    officer: Annotated[str, typer.Option(help="Your staff user name")],
+    locale: Annotated[str | None, typer.Option(help="zh_Hant, zh_Hans or en")] = None,
+) -> None:
+    """Write an application's decision letter as a PDF."""
+    import uuid
+
+    from borderpass.permits import service as permits
+    from borderpass.permits.letter import render_letter
+
+    try:
+        application_id = uuid.UUID(application)
+    except ValueError:
+        fail(f"not an application id: {application}", 2)
+        return
+    if locale not in (None, "zh_Hant", "zh_Hans", "en"):
+        fail("--locale: use zh_Hant, zh_Hans or en", 2)
+    with scope() as session:
+        caller = identity.staff_principal(session, officer)
+        data = permits.letter_data(session, application_id, caller=caller, locale=locale)
+    output.write_bytes(render_letter(data))
+    typer.echo(f"decision letter for {data.reference} written to {output}")
 
 
 def main(argv: list[str] | None = None) -> Any:

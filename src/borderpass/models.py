@@ -7,9 +7,13 @@ from borderpass.evidence import models as evidence_models
 from borderpass.healthcode import models as healthcode_models
 from borderpass.identity import models as identity_models
 from borderpass.kit.db import Base
+from borderpass.permits import models as permits_models
 from borderpass.rules import models as rules_models
 
 __all__ = ["metadata"]
 
 metadata = Base.metadata
-_DOMAINS = (identity_models, evidence_models, echannel_models, rules_models, healthcode_models)
+_DOMAINS = (
+    identity_models, evidence_models, echannel_models, rules_models, healthcode_models,
+    permits_models,
+)

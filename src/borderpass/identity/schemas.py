@@ -109,8 +109,9 @@ class PersonView(BaseModel):
 
 
 class Principal(BaseModel):
-    """Who is calling: a resident, a staff member or an evidence source, with a role."""
+    """Who is calling: a resident, a staff member, an evidence source or an applicant for
+    an endorsement (who holds a token for one application only), with a role."""
 
-    kind: Literal["resident", "staff", "source"]
+    kind: Literal["resident", "staff", "source", "applicant"]
     id: uuid.UUID
     role: str

@@ -54,12 +54,14 @@ __all__ = [
     "detect_proof_type",
     "find_person",
     "issue_api_key",
+    "issue_token",
     "person_view",
     "purge_expired_registrations",
     "require_role",
     "resend_pin",
     "sign_in",
     "sign_in_staff",
+    "staff_principal",
     "start_registration",
     "submit_registration",
 ]
@@ -474,6 +476,21 @@ def issue_api_key(
     return token
 
 
+def issue_token(
+    session: Session,
+    kind: str,
+    principal_id: uuid.UUID,
+    role: str,
+    *,
+    ttl: timedelta,
+    label: str = "",
+    now: datetime,
+) -> tuple[str, datetime]:
+    """Issue an expiring bearer token for a principal; only its hash is stored."""
+    token, expires = _issue_token(session, kind, principal_id, role, now, ttl, label)
+    return token, expires
+
+
 def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     """Return the principal of a bearer token or API key.
 
@@ -494,6 +511,15 @@ def sign_out(session: Session, token: str, *, now: datetime) -> None:
     if record is not None and record.revoked_at is None:
         record.revoked_at = now
         session.flush()
+
+
+def staff_principal(session: Session, username: str) -> Principal:
+    """Return the principal of a staff member named by user name (for the command line)."""
+    member = repository.find_staff(session, username)
+    if member is None:
+        raise NotFound(_("There is no staff member {username}."), field="officer",
+                       username=username[:64])
+    return Principal(kind="staff", id=member.id, role=member.role)
 
 
 def require_role(principal: Principal, *roles: str) -> Principal:

@@ -19,6 +19,7 @@ from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
 from borderpass.kit.i18n import normalise_locale
 from borderpass.kit.logging import configure_logging, get_logger
+from borderpass.permits import api as permits_api
 from borderpass.rules import api as rules_api
 
 __all__ = ["create_app"]
@@ -98,6 +99,7 @@ def create_app() -> FastAPI:
     app.include_router(echannel_api.router)
     app.include_router(rules_api.router)
     app.include_router(healthcode_api.router)
+    app.include_router(permits_api.router)
 
     @app.middleware("http")
     async def log_requests(

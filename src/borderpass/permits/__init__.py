@@ -1,0 +1,1 @@
+"""Permits: endorsement applications, appointments, review and decisions."""

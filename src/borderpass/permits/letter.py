@@ -1,0 +1,149 @@
+"""The decision letter as a PDF, in Traditional Chinese, Simplified Chinese or English.
+
+Chinese text uses the standard Adobe CID fonts (MSung-Light for Traditional, STSong-Light
+for Simplified), which every PDF reader resolves with its Asian font support, so no font
+file needs to ship with the platform. The document is built with reportlab's invariant
+mode: the same decision gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from textwrap import wrap
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+
+from borderpass.permits.service import LetterData
+
+__all__ = ["render_letter"]
+
+_FONTS = {"zh_Hant": "MSung-Light", "zh_Hans": "STSong-Light", "en": "Helvetica"}
+_registered: set[str] = set()
+
+
+def _font(locale: str) -> str:
+    name = _FONTS.get(locale, "Helvetica")
+    if name != "Helvetica" and name not in _registered:
+        pdfmetrics.registerFont(UnicodeCIDFont(name))
+        _registered.add(name)
+    return name
+
+
+# The letter's own wording in the three languages, kept with the letter like the policy's
+# texts are kept with the policy.
+_WORDS: dict[str, tuple[str, str, str]] = {  # en, zh_Hant, zh_Hans
+    "title": ("Decision on an application for an endorsement", "簽注申請決定書", "签注申请决定书"),
+    "reference": ("Application reference", "申請編號", "申请编号"),
+    "name": ("Applicant", "申請人", "申请人"),
+    "id": ("Resident identity card", "居民身份證", "居民身份证"),
+    "permit": ("Exit-entry permit", "往來港澳通行證", "往来港澳通行证"),
+    "kind": ("Endorsement type", "簽注種類", "签注种类"),
+    "reason": ("Reason", "事由", "事由"),
+    "destination": ("Destination", "前往地", "前往地"),
+    "office": ("Office", "受理單位", "受理单位"),
+    "date": ("Date of decision", "決定日期", "决定日期"),
+    "HK": ("Hong Kong", "香港", "香港"),
+    "MO": ("Macau", "澳門", "澳门"),
+    "approved": ("The application is APPROVED. The endorsement below has been issued.",
+                 "申請獲批准，並已簽發以下簽注。", "申请获批准，并已签发以下签注。"),
+    "refused": ("The application is REFUSED for the following reasons:",
+                "申請不獲批准，理由如下：", "申请不予批准，理由如下："),
+    "number": ("Endorsement number", "簽注號碼", "签注号码"),
+    "entries": ("Number of entries", "入境次數", "入境次数"),
+    "valid": ("Valid from {start} to {end}", "有效期：{start}至{end}", "有效期：{start}至{end}"),
+    "stay": ("Stay per entry: {days} days", "每次逗留：{days}天", "每次逗留：{days}天"),
+    "trip": ("Epidemic conditions for the trip", "出行防疫要求", "出行防疫要求"),
+    "return": ("Epidemic conditions on the return", "返回時防疫要求", "返回时防疫要求"),
+    "note": ("Written reason", "書面理由", "书面理由"),
+    "footer": ("Keep this letter with your exit-entry permit and show it when asked.",
+               "請將本決定書與通行證一併保存，並按要求出示。",
+               "请将本决定书与通行证一并保存，并按要求出示。"),
+}
+_COLUMN = {"en": 0, "zh_Hant": 1, "zh_Hans": 2}
+
+
+def _width(locale: str) -> int:
+    """Characters a line holds: a Chinese character is about twice as wide as a letter."""
+    return 40 if locale.startswith("zh") else 85
+
+
+def render_letter(data: LetterData) -> bytes:
+    """Return the decision letter of ``data`` as PDF bytes."""
+    locale = data.locale
+    font = _font(locale)
+    bold = "Helvetica-Bold" if font == "Helvetica" else font
+
+    def t(key: str, **params: object) -> str:
+        text = _WORDS[key][_COLUMN.get(locale, 0)]
+        return text.format(**params) if params else text
+
+    buffer = BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
+    canvas.setTitle(t("title") + " " + data.reference)
+    canvas.setAuthor(data.office or "borderpass")
+    width, height = A4
+    left, y = 56.0, height - 64.0
+
+    def line(text: str, size: float = 10.5, face: str = font, indent: float = 0.0) -> None:
+        nonlocal y
+        for part in wrap(text, _width(locale) - int(indent / 6)) or [""]:
+            if y < 64:
+                canvas.showPage()
+                y = height - 64
+            if face.startswith("Helvetica") and any(ord(char) > 255 for char in part):
+                face = _font("zh_Hans")  # a Chinese name in an English letter
+            canvas.setFont(face, size)
+            canvas.drawString(left + indent, y, part)
+            y -= size * 1.6
+
+    line(data.office or "borderpass", 12, bold)
+    if data.office_address:
+        line(data.office_address, 9)
+    y -= 8
+    line(t("title"), 15, bold)
+    y -= 6
+    fields = [
+        ("reference", data.reference),
+        ("name", data.name),
+        ("id", data.applicant_masked),
+        ("permit", data.permit_masked),
+        ("kind", data.kind),
+        ("reason", data.reason or ""),
+        ("destination", t(data.destination) if data.destination in _WORDS else data.destination),
+        ("office", data.office),
+        ("date", data.decided_on.isoformat()),
+    ]
+    for key, value in fields:
+        if value:
+            line(f"{t(key)}: {value}")
+    y -= 8
+    if data.outcome == "approved":
+        line(t("approved"), 12, bold)
+        if data.endorsement is not None:
+            e = data.endorsement
+            line(f"{t('number')}: {e.number}", indent=12)
+            line(f"{t('entries')}: {e.entries}", indent=12)
+            line(t("valid", start=e.valid_from.isoformat(), end=e.valid_until.isoformat()),
+                 indent=12)
+            line(t("stay", days=e.stay_days), indent=12)
+    else:
+        line(t("refused"), 12, bold)
+        for number, reason in enumerate(data.reasons, 1):
+            line(f"{number}. {reason}", indent=12)
+    if data.note:
+        y -= 4
+        line(f"{t('note')}: {data.note}")
+    for title, items in (("trip", data.trip_conditions), ("return", data.return_conditions)):
+        if items:
+            y -= 8
+            line(t(title), 12, bold)
+            for item in items:
+                line(f"- {item}", indent=12)
+    y -= 12
+    line(t("footer"), 9)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
