@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from borderpass.checkin import models as checkin_models
 from borderpass.evidence import models as evidence_models
 from borderpass.identity import models as identity_models
 from borderpass.kit.db import Base
@@ -9,4 +10,4 @@ from borderpass.kit.db import Base
 __all__ = ["metadata"]
 
 metadata = Base.metadata
-_DOMAINS = (identity_models, evidence_models)
+_DOMAINS = (identity_models, evidence_models, checkin_models)

@@ -17,6 +17,7 @@ __all__ = [
     "PremisesIn",
     "RowProblem",
     "TestingOrderIn",
+    "VenueOrderView",
 ]
 
 FlagKind = Literal["confirmed", "suspected", "close_contact", "quarantine"]
@@ -115,3 +116,14 @@ class EvidenceView(BaseModel):
     tests: list[TestResultView]
     vaccinations: list[VaccinationView]
     flags: list[FlagView]
+
+
+class VenueOrderView(BaseModel):
+    """A compulsory testing order that names a registered venue among its premises."""
+
+    order_id: uuid.UUID
+    reference: str
+    venue_id: str
+    period_from: datetime
+    period_to: datetime
+    test_by: datetime

@@ -8,7 +8,7 @@ rejected row is reported with its line and reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,7 @@ from borderpass.evidence.schemas import (
     TestingOrderIn,
     TestResultView,
     VaccinationView,
+    VenueOrderView,
 )
 from borderpass.identity import service as identity
 from borderpass.identity.documents import normalise_field
@@ -59,6 +60,7 @@ __all__ = [
     "evidence_of",
     "ingest",
     "lift_flag",
+    "orders_at_venues",
     "record_flag",
     "record_high_risk_area",
     "record_testing_order",
@@ -302,6 +304,18 @@ def record_high_risk_area(
     repository.add(session, area)
     log.info("area.recorded", area=str(area.id), region=data.region_code)
     return area
+
+
+def orders_at_venues(
+    session: Session, venue_ids: Collection[str], *, since: datetime
+) -> list[VenueOrderView]:
+    """Return the testing orders, in force at or after ``since``, naming any of these venues."""
+    return [
+        VenueOrderView(order_id=order.id, reference=order.reference, venue_id=venue_id,
+                       period_from=order.period_from, period_to=order.period_to,
+                       test_by=order.test_by)
+        for order, venue_id in repository.orders_at_venues(session, sorted(set(venue_ids)), since)
+    ]
 
 
 def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:

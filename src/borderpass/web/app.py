@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import borderpass
+from borderpass.checkin import api as checkin_api
 from borderpass.evidence import api as evidence_api
 from borderpass.identity import api as identity_api
 from borderpass.kit.config import get_settings
@@ -92,6 +93,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(identity_api.router)
     app.include_router(evidence_api.router)
+    app.include_router(checkin_api.router)
 
     @app.middleware("http")
     async def log_requests(
