@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +37,14 @@ def make_venue(session: Session, now: datetime, operator: Any) -> Callable[..., 
     from borderpass.checkin.schemas import VenueIn
 
     def make(name_en: str = "Golden Dragon Restaurant", name_zh: str = "金龍酒家",
-             name_zh_hans: str | None = "金龙酒家", type: str = "restaurant") -> tuple[Any, str]:
+             name_zh_hans: str | None = "金龙酒家", type: str = "restaurant",
+             since: datetime | None = None) -> tuple[Any, str]:
+        # Approved well before the visits the tests make: a poster exists before a scan.
+        when = since or now - timedelta(days=25)
         data = VenueIn(name_zh=name_zh, name_zh_hans=name_zh_hans, name_en=name_en, type=type,
                        address="G/F, 18 Sai Lau Kok Road, Tsuen Wan")
-        venue = service.register_venue(session, data, operator=operator.id, now=now)
-        service.approve_venue(session, venue.code, officer=uuid.uuid4(), now=now)
+        venue = service.register_venue(session, data, operator=operator.id, now=when)
+        service.approve_venue(session, venue.code, officer=uuid.uuid4(), now=when)
         return venue, service.venue_qr(session, venue.code, caller=operator)
 
     return make
