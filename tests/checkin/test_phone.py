@@ -160,3 +160,39 @@ def test_the_phone_command(make_venue: Any, tmp_path: Any) -> None:
     assert refused.exit_code == 1 and "nothing was sent" in refused.output
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*) FROM checkins").fetchone() == (2,)
+
+
+def test_upload_sends_the_signed_bundle_only_with_consent(
+    client: Any, session: Any, register_person: Any, make_phone: Any, now: Any,
+    monkeypatch: Any,
+) -> None:
+    import urllib.request
+
+    from borderpass.checkin.phone import UploadRefused
+    from borderpass.identity import service as identity
+
+    register_person()
+    _p, token, _ = identity.sign_in(session, "hkid", "A123456(3)", "password-123", now=now)
+    phone = make_phone(since=now - timedelta(days=15))
+    phone.check_in(LEGACY_CODE, now=now - H)
+    sent: list[Any] = []
+
+    def through_the_app(request: Any, timeout: float) -> Any:
+        sent.append(request)
+        response = client.post(request.full_url.removeprefix("http://server"),
+                               content=request.data, headers=dict(request.header_items()))
+        if response.status_code >= 400:
+            raise urllib.error.HTTPError(request.full_url, response.status_code, "refused",
+                                         {}, io.BytesIO(response.content))  # type: ignore[arg-type]
+        return io.BytesIO(response.content)
+
+    import urllib.error
+
+    monkeypatch.setattr(urllib.request, "urlopen", through_the_app)
+    with pytest.raises(Exception, match="consent"):
+        phone.upload("http://server", token, consent=False, now=now)
+    assert sent == []
+    answer = phone.upload("http://server", token, consent=True, now=now)
+    assert answer == {"records": 1, "covered_days": 15, "covers_last_14_days": True}
+    with pytest.raises(UploadRefused, match="Sign in or give a valid key[.]$"):
+        phone.upload("http://server", "wrong-token", consent=True, now=now)

@@ -70,7 +70,8 @@ def test_server_holds_no_check_in_of_phones_that_did_not_upload(
                                  "starts_at": (sunday + 0.5 * H).isoformat(),
                                  "ends_at": (sunday + 1.5 * H).isoformat()})
     assert recorded.status_code == 201
-    ordered = client.post("/api/evidence/testing-orders", headers={"Authorization": f"Bearer {officer}"},
+    ordered = client.post("/api/evidence/testing-orders",
+                          headers={"Authorization": f"Bearer {officer}"},
                           json={"reference": f"CTO-{uuid.uuid4().hex[:6]}",
                                 "period_from": sunday.isoformat(),
                                 "period_to": (sunday + 4 * H).isoformat(),

@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import sqlite3
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ __all__ = [
     "CheckIn",
     "ExposureWarning",
     "Phone",
+    "UploadRefused",
     "decode_photo",
 ]
 
@@ -121,6 +123,11 @@ class ExposureWarning:
                      "Take a rapid test by {test_by} and watch for symptoms until "
                      "{watch_until}.")
         return translate(text, locale, **params)
+
+
+class UploadRefused(InvalidInput):
+    code = "upload_refused"
+    message = _("The upload did not go through: {reason}.")
 
 
 class Phone:
@@ -363,6 +370,15 @@ class Phone:
             server.rstrip("/") + "/api/checkin/uploads", data=body, method="POST",
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            answer: dict[str, Any] = json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                answer: dict[str, Any] = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                reason = str(json.loads(error.read())["error"]["message"])
+            except (ValueError, KeyError, TypeError):
+                reason = f"HTTP {error.code}"
+            raise UploadRefused(reason=reason[:200].rstrip(".")) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise UploadRefused(reason=str(getattr(error, "reason", error))[:200]) from None
         return answer
