@@ -44,6 +44,10 @@ trust_app = typer.Typer(help="The trust list and the revocation list.", no_args_
 keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 permits_app = typer.Typer(help="Endorsement applications: offices, slots, appointments, "
                           "decisions.", no_args_is_help=True)
+venue_app = typer.Typer(help="Venue QR codes and posters.", no_args_is_help=True)
+checkin_app = typer.Typer(help="The exposure list and uploaded check-ins.", no_args_is_help=True)
+phone_app = typer.Typer(help="A phone's own check-in store (records stay in the file).",
+                        no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ids_app, name="ids")
 app.add_typer(ingest_app, name="ingest")
@@ -59,6 +63,9 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(trust_app, name="trust-list")
 app.add_typer(keys_app, name="keys")
 app.add_typer(permits_app, name="permits")
+app.add_typer(venue_app, name="venue")
+app.add_typer(checkin_app, name="checkin")
+app.add_typer(phone_app, name="phone")
 
 log = get_logger("borderpass.cli")
 T = TypeVar("T")
@@ -531,6 +538,231 @@ def permits_letter(
         data = permits.letter_data(session, application_id, caller=caller, locale=locale)
     output.write_bytes(render_letter(data))
     typer.echo(f"decision letter for {data.reference} written to {output}")
+@venue_app.command("parse")
+def venue_parse(
+    qrtext: Annotated[str, typer.Argument(help="The text of a venue QR code")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Decode a venue QR code (legacy HKEN: or signed BPV1:); exit 1 with the reason if bad."""
+    from borderpass.checkin import service as checkin
+
+    try:
+        venue = checkin.parse_code(qrtext)
+    except BorderpassError as error:
+        fail(f"{error.code}: {error.render('en')}")
+        return
+    data = venue.as_json()
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        for key, value in data.items():
+            typer.echo(f"{key}: {value}")
+
+
+def _cli_officer() -> Any:
+    from uuid import UUID
+
+    from borderpass.identity.schemas import Principal
+
+    # The command line is run by the platform's operators: it acts as a health officer.
+    return Principal(kind="staff", id=UUID(int=0), role="health_officer")
+
+
+@venue_app.command("poster")
+def venue_poster(
+    code: Annotated[str, typer.Argument(help="The venue's code")],
+    out: Annotated[Path, typer.Option(help="Where to write the PDF")],
+) -> None:
+    """Write a venue's printable A4 poster (PDF)."""
+    from borderpass.checkin import service as checkin
+
+    with scope() as session:
+        pdf = checkin.venue_poster(session, code, caller=_cli_officer())
+    out.write_bytes(pdf)
+    typer.echo(f"poster written to {out}")
+
+
+@checkin_app.command("publish")
+def checkin_publish(
+    out: Annotated[Path | None, typer.Option(help="Write the list here, not to stdout")] = None,
+) -> None:
+    """Print (or write) the current signed exposure list."""
+    from borderpass.checkin import service as checkin
+
+    with scope() as session:
+        text = checkin.exposure_list(session, now=utcnow())
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="ascii")
+        typer.echo(f"exposure list written to {out}")
+
+
+@checkin_app.command("purge")
+def checkin_purge() -> None:
+    """Delete uploaded check-ins older than 31 days."""
+    from borderpass.checkin import service as checkin
+
+    with scope() as session:
+        count = checkin.purge_uploads(session, now=utcnow())
+    typer.echo(f"deleted {count} uploaded visit(s)")
+
+
+class _PhoneState:
+    store: Path
+    now: Any
+
+
+_phone_state = _PhoneState()
+
+
+@phone_app.callback()
+def _phone(
+    store: Annotated[Path, typer.Option(envvar="BORDERPASS_PHONE_STORE",
+                                        help="The phone's SQLite store file")],
+    now: Annotated[str | None, typer.Option(hidden=True, help="Pretend it is this instant")]
+    = None,
+) -> None:
+    from borderpass.kit.clock import parse_instant
+
+    _phone_state.store = store
+    try:
+        _phone_state.now = parse_instant(now) if now else utcnow()
+    except ValueError:
+        fail(f"--now: not an ISO-8601 instant: {now}", 2)
+
+
+@contextmanager
+def _phone_scope() -> Iterator[Any]:
+    from borderpass.checkin import service as checkin
+    from borderpass.checkin.phone import Phone
+
+    try:
+        yield Phone(_phone_state.store, trust=checkin.venue_trust(), now=_phone_state.now)
+    except BorderpassError as error:
+        fail(f"{error.code}: {error.render('en')}")
+
+
+def _show(checkin: Any) -> str:
+    state = "active until" if checkin.active else "left"
+    return (f"{checkin.id}  {checkin.name_en} / {checkin.name_zh}  "
+            f"{checkin.started_at.isoformat()}  {state} {checkin.ended_at.isoformat()}")
+
+
+@phone_app.command("checkin")
+def phone_checkin(
+    qrtext: Annotated[str | None, typer.Argument(help="The scanned QR text")] = None,
+    photo: Annotated[Path | None, typer.Option(help="A photo of the QR code")] = None,
+    taxi: Annotated[str | None, typer.Option(help="A taxi's registration plate")] = None,
+    bookmark: Annotated[str | None, typer.Option(help="A bookmarked venue id")] = None,
+    leave_after: Annotated[float, typer.Option(help="Leave by itself after these hours")] = 4.0,
+) -> None:
+    """Check in (the previous check-in, if open, ends now)."""
+    from datetime import timedelta
+
+    given = [v for v in (qrtext, photo, taxi, bookmark) if v is not None]
+    if len(given) != 1:
+        fail("give one of QRTEXT, --photo, --taxi or --bookmark", 2)
+    after = timedelta(hours=leave_after)
+    now = _phone_state.now
+    with _phone_scope() as phone:
+        if qrtext is not None:
+            done = phone.check_in(qrtext, now=now, leave_after=after)
+        elif photo is not None:
+            if not photo.is_file():
+                fail(f"no such file: {photo}", 2)
+            done = phone.check_in_photo(photo, now=now, leave_after=after)
+        elif taxi is not None:
+            done = phone.check_in_taxi(taxi, now=now, leave_after=after)
+        else:
+            done = phone.check_in_bookmark(bookmark or "", now=now, leave_after=after)
+    typer.echo(_show(done))
+
+
+@phone_app.command("checkout")
+def phone_checkout() -> None:
+    """Leave the current venue."""
+    with _phone_scope() as phone:
+        done = phone.check_out(now=_phone_state.now)
+    typer.echo(_show(done) if done else "no active check-in")
+
+
+@phone_app.command("list")
+def phone_list() -> None:
+    """List the check-ins kept on the phone."""
+    with _phone_scope() as phone:
+        for checkin in phone.records(now=_phone_state.now):
+            typer.echo(_show(checkin))
+
+
+@phone_app.command("bookmark")
+def phone_bookmark(qrtext: Annotated[str, typer.Argument(help="The venue's QR text")]) -> None:
+    """Bookmark a venue to check in there again without scanning."""
+    with _phone_scope() as phone:
+        venue = phone.bookmark(qrtext, now=_phone_state.now)
+    typer.echo(f"bookmarked {venue.venue_id} {venue.name_en}")
+
+
+@phone_app.command("bookmarks")
+def phone_bookmarks() -> None:
+    """List bookmarked venues."""
+    with _phone_scope() as phone:
+        for item in phone.bookmarks():
+            typer.echo(f"{item['venue_id']}  {item['name_en']} / {item['name_zh']}")
+
+
+@phone_app.command("export")
+def phone_export(
+    out: Annotated[Path | None, typer.Option(help="Write here, not to stdout")] = None,
+) -> None:
+    """Export the phone's records as JSON (a copy for the resident)."""
+    with _phone_scope() as phone:
+        text = json.dumps(phone.export(now=_phone_state.now), ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@phone_app.command("purge")
+def phone_purge() -> None:
+    """Delete check-ins older than 31 days."""
+    with _phone_scope() as phone:
+        count = phone.purge(now=_phone_state.now)
+    typer.echo(f"deleted {count} check-in(s)")
+
+
+@phone_app.command("match")
+def phone_match(
+    list_file: Annotated[Path, typer.Option("--list", help="A downloaded exposure list")],
+    locale: Annotated[str, typer.Option(help="en, zh_Hant or zh_Hans")] = "en",
+) -> None:
+    """Match the phone's check-ins against an exposure list, on the phone."""
+    if not list_file.is_file():
+        fail(f"no such file: {list_file}", 2)
+    with _phone_scope() as phone:
+        found = phone.warnings(list_file.read_text(encoding="ascii"), now=_phone_state.now)
+    if not found:
+        typer.echo("no exposure found")
+    for warning in found:
+        typer.echo(f"{warning.kind}: {warning.message(locale)}")
+
+
+@phone_app.command("upload")
+def phone_upload(
+    server: Annotated[str, typer.Option(help="The Health Code server, e.g. http://127.0.0.1:8000")],
+    token: Annotated[str, typer.Option(help="The resident's access token")],
+    consent: Annotated[bool, typer.Option(
+        "--consent", help="I agree to send my last 31 days of check-ins to my account")] = False,
+) -> None:
+    """Upload the last 31 days of check-ins to the resident's account, with consent."""
+    if not consent:
+        consent = typer.confirm("Send your last 31 days of check-ins to your Health Code account?")
+    if not consent:
+        fail("nothing was sent")
+    with _phone_scope() as phone:
+        answer = phone.upload(server, token, consent=True, now=_phone_state.now)
+    typer.echo(json.dumps(answer))
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from borderpass.checkin import models as checkin_models
 from borderpass.echannel import models as echannel_models
 from borderpass.evidence import models as evidence_models
 from borderpass.healthcode import models as healthcode_models
@@ -15,5 +16,5 @@ __all__ = ["metadata"]
 metadata = Base.metadata
 _DOMAINS = (
     identity_models, evidence_models, echannel_models, rules_models, healthcode_models,
-    permits_models,
+    permits_models, checkin_models,
 )

@@ -236,6 +236,21 @@ def orders_for_address(session: Session, address_index: str) -> list[TestingOrde
     ).unique())
 
 
+def orders_at_venues(
+    session: Session, venue_ids: Sequence[str], since: datetime
+) -> list[tuple[TestingOrder, str]]:
+    """Return orders whose period ends at or after ``since`` naming one of the venues."""
+    if not venue_ids:
+        return []
+    rows = session.execute(
+        select(TestingOrder, TestingOrderPremises.venue_id).join(TestingOrderPremises)
+        .where(TestingOrderPremises.venue_id.in_(list(venue_ids)),
+               TestingOrder.period_to >= since)
+        .order_by(TestingOrder.period_from)
+    )
+    return [(order, str(venue_id)) for order, venue_id in rows]
+
+
 def premises_of(session: Session, order_id: uuid.UUID) -> list[TestingOrderPremises]:
     return list(session.scalars(
         select(TestingOrderPremises).where(TestingOrderPremises.order_id == order_id)

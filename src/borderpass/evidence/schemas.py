@@ -18,6 +18,7 @@ __all__ = [
     "PremisesIn",
     "RowProblem",
     "TestingOrderIn",
+    "VenueOrderView",
 ]
 
 FlagKind = Literal["confirmed", "suspected", "close_contact", "quarantine"]
@@ -151,3 +152,12 @@ class TravelRecordIn(BaseModel):
                              pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6}){0,3}$")
     at: datetime
     source: str = Field(default="officer", min_length=1, max_length=64)
+class VenueOrderView(BaseModel):
+    """A compulsory testing order that names a registered venue among its premises."""
+
+    order_id: uuid.UUID
+    reference: str
+    venue_id: str
+    period_from: datetime
+    period_to: datetime
+    test_by: datetime

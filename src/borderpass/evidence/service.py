@@ -8,7 +8,7 @@ rejected row is reported with its line and reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ from borderpass.evidence.schemas import (
     TestResultView,
     TravelRecordIn,
     VaccinationView,
+    VenueOrderView,
 )
 from borderpass.identity import service as identity
 from borderpass.identity.documents import normalise_field
@@ -63,6 +64,7 @@ __all__ = [
     "facts_for",
     "ingest",
     "lift_flag",
+    "orders_at_venues",
     "record_flag",
     "record_high_risk_area",
     "record_travel",
@@ -368,6 +370,16 @@ def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFa
         high_risk_visit_at=visit_at,
         high_risk_region=visit_region,
     )
+def orders_at_venues(
+    session: Session, venue_ids: Collection[str], *, since: datetime
+) -> list[VenueOrderView]:
+    """Return the testing orders, in force at or after ``since``, naming any of these venues."""
+    return [
+        VenueOrderView(order_id=order.id, reference=order.reference, venue_id=venue_id,
+                       period_from=order.period_from, period_to=order.period_to,
+                       test_by=order.test_by)
+        for order, venue_id in repository.orders_at_venues(session, sorted(set(venue_ids)), since)
+    ]
 
 
 def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:

@@ -75,6 +75,7 @@ STAFF_ROLES = (
     "exit_entry_officer",
     "supervisor",
     "admin",
+    "venue_operator",
 )
 RESIDENT_TOKEN_TTL = timedelta(days=7)
 STAFF_TOKEN_TTL = timedelta(hours=12)

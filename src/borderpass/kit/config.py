@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "reset_settings"]
 
-_SECRET_NAMES = ("pii_key", "blind_index_key", "session_key")
+_SECRET_NAMES = ("pii_key", "blind_index_key", "session_key", "venue_signing_key")
 
 
 def _default_var_dir() -> Path:
@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     pii_key: SecretStr | None = None
     blind_index_key: SecretStr | None = None
     session_key: SecretStr | None = None
+    venue_signing_key: SecretStr | None = None
 
     registration_minutes: int = 45
     pin_minutes: int = 10
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     proof_max_bytes: int = 5 * 1024 * 1024
     ingest_max_rows: int = 2_000_000
     outbox_sender: str = "borderpass.identity.outbox:LogSender"
+    exposure_list_max_age_seconds: int = 60
 
     key_dir: Path | None = None
     code_prefix: str = "BPHC1:"

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import borderpass
+from borderpass.checkin import api as checkin_api
 from borderpass.echannel import api as echannel_api
 from borderpass.evidence import api as evidence_api
 from borderpass.healthcode import api as healthcode_api
@@ -100,6 +101,7 @@ def create_app() -> FastAPI:
     app.include_router(rules_api.router)
     app.include_router(healthcode_api.router)
     app.include_router(permits_api.router)
+    app.include_router(checkin_api.router)
 
     @app.middleware("http")
     async def log_requests(

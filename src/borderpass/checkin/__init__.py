@@ -1,0 +1,1 @@
+"""Venue check-in: venues, posters, exposure lists, the phone-side client, uploads."""

@@ -1,0 +1,160 @@
+"""What crosses the check-in domain's boundary."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "VENUE_TYPES",
+    "CaseIn",
+    "CaseView",
+    "ExposureFact",
+    "OrderFact",
+    "UploadBundle",
+    "UploadFacts",
+    "UploadReceipt",
+    "UploadRecord",
+    "VenueIn",
+    "VenueView",
+]
+
+VENUE_TYPES = (
+    "restaurant", "bar", "shop", "mall", "market", "supermarket", "office", "school",
+    "hospital", "clinic", "hotel", "gym", "cinema", "place_of_worship", "government",
+    "transport", "other",
+)
+VenueType = Literal[
+    "restaurant", "bar", "shop", "mall", "market", "supermarket", "office", "school",
+    "hospital", "clinic", "hotel", "gym", "cinema", "place_of_worship", "government",
+    "transport", "other",
+]
+PlaceKind = Literal["venue", "legacy", "taxi"]
+
+
+class VenueIn(BaseModel):
+    """A venue an operator registers: names in Chinese and English, type and address."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name_zh: str = Field(min_length=1, max_length=120, description="Name in Traditional Chinese")
+    name_zh_hans: str | None = Field(
+        default=None, min_length=1, max_length=120,
+        description="Name in Simplified Chinese (the Traditional name when not given)",
+    )
+    name_en: str = Field(min_length=1, max_length=160)
+    type: VenueType
+    address: str = Field(min_length=5, max_length=400)
+
+
+class VenueView(BaseModel):
+    code: str
+    name_zh: str
+    name_zh_hans: str
+    name_en: str
+    type: str
+    address: str
+    status: str
+    created_at: datetime
+    approved_at: datetime | None
+
+
+class CaseIn(BaseModel):
+    """Where and when a case was: a venue (ours or a legacy id) or a taxi's plate."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    venue_id: str | None = Field(default=None, min_length=8, max_length=10)
+    plate: str | None = Field(default=None, min_length=2, max_length=12)
+    starts_at: datetime
+    ends_at: datetime
+
+    @model_validator(mode="after")
+    def _one_place(self) -> CaseIn:
+        if (self.venue_id is None) == (self.plate is None):
+            raise ValueError("give either venue_id or plate")
+        return self
+
+
+class CaseView(BaseModel):
+    id: uuid.UUID
+    place_kind: str
+    place_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class UploadRecord(BaseModel):
+    """One check-in as the phone uploads it: the place, never its secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: PlaceKind
+    place_id: str = Field(min_length=2, max_length=16, pattern=r"^[A-Za-z0-9]+$")
+    start: datetime
+    end: datetime
+
+
+class UploadBundle(BaseModel):
+    """The signed bundle a phone uploads (format BPU1); the signature covers the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["BPU1"]
+    device_key: str = Field(min_length=43, max_length=44)
+    created_at: datetime
+    in_use_since: datetime
+    records: list[UploadRecord] = Field(max_length=5000)
+    signature: str = Field(min_length=86, max_length=88)
+
+
+class UploadReceipt(BaseModel):
+    records: int
+    covered_days: int
+    covers_last_14_days: bool
+
+
+class ExposureFact(BaseModel):
+    """An uploaded visit that overlaps a published case (direct) or follows one in a taxi."""
+
+    kind: Literal["direct", "indirect"]
+    place_kind: str
+    place_id: str
+    visit_from: datetime
+    visit_to: datetime
+    case_from: datetime
+    case_to: datetime
+
+
+class OrderFact(BaseModel):
+    """An uploaded visit that puts the person under a compulsory testing order."""
+
+    order_id: uuid.UUID
+    reference: str
+    place_id: str
+    visit_from: datetime
+    visit_to: datetime
+    period_from: datetime
+    period_to: datetime
+    test_by: datetime
+
+
+class UploadFacts(BaseModel):
+    """What a person's uploaded check-ins tell the Health Code rules, at ``as_of``.
+
+    ``covered_days``: whole days the app was in use before the latest upload (at most
+    31; 0 with no upload). ``covers_last_14_days``: at least 14 such days, and the
+    upload is no more than a day old.
+    """
+
+    person_id: uuid.UUID
+    as_of: datetime
+    uploaded_at: datetime | None
+    in_use_since: datetime | None
+    covered_days: int
+    covers_last_14_days: bool
+    exposures: list[ExposureFact]
+    orders: list[OrderFact]

@@ -1,0 +1,460 @@
+"""Venues, their QR codes and posters, cases, the exposure list, and consented uploads.
+
+The server never receives a check-in unless the resident uploads it. It publishes
+where cases were as per-hour tokens that only holders of a venue's secret recognise,
+and keeps uploaded visits only for the Health Code rules, for 31 days.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets as random
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from borderpass.checkin import exposure, repository
+from borderpass.checkin.models import Case, Upload, UploadedVisit, Venue, VenueSecret
+from borderpass.checkin.poster import render_poster
+from borderpass.checkin.qr import (
+    ParsedVenue,
+    encode_signed,
+    normalise_plate,
+    parse_venue_code,
+)
+from borderpass.checkin.schemas import (
+    CaseIn,
+    ExposureFact,
+    OrderFact,
+    UploadBundle,
+    UploadFacts,
+    UploadReceipt,
+    VenueIn,
+)
+from borderpass.evidence import service as evidence
+from borderpass.identity.schemas import Principal
+from borderpass.kit.config import get_settings
+from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from borderpass.kit.i18n import _
+from borderpass.kit.logging import get_logger
+from borderpass.kit.signing import (
+    SignatureInvalid,
+    derived_secret,
+    ed25519_key_id,
+    ed25519_public,
+    ed25519_verify,
+    new_venue_secret,
+    seal,
+    unseal,
+)
+
+__all__ = [
+    "KEEP_UPLOADS",
+    "POSTER_GRACE",
+    "FACTS_WINDOW",
+    "approve_venue",
+    "bundle_message",
+    "exposure_list",
+    "generate_exposure_list",
+    "parse_code",
+    "purge_uploads",
+    "receive_upload",
+    "record_case",
+    "register_venue",
+    "rotate_venue_secret",
+    "upload_facts",
+    "venue_poster",
+    "venue_qr",
+    "venue_trust",
+    "withdraw_upload",
+]
+
+log = get_logger(__name__)
+
+KEEP_UPLOADS = timedelta(days=31)
+FACTS_WINDOW = timedelta(days=21)
+# An old poster may hang for a day after a new one is printed: its secret stays listed.
+POSTER_GRACE = timedelta(days=1)
+_LIST_WINDOW = exposure.MATCH_WINDOW + exposure.INDIRECT_WINDOW
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_FRESH_UPLOAD = timedelta(days=1)
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class VenueNotFound(NotFound):
+    code = "venue_not_found"
+    message = _("There is no such venue.")
+
+
+class VenueNotApproved(Conflict):
+    code = "venue_not_approved"
+    message = _("The venue is not approved yet: a health officer must approve it first.")
+
+
+class InvalidUpload(InvalidInput):
+    code = "invalid_upload"
+    message = _("The upload was not accepted: {reason}.")
+
+
+class ConsentMissing(InvalidInput):
+    code = "consent_missing"
+    message = _("Records are uploaded only with the resident's explicit consent.")
+
+
+# -- keys ---------------------------------------------------------------------------
+
+
+def _signing_seed() -> bytes:
+    return get_settings().secret_bytes("venue_signing_key")
+
+
+def venue_trust() -> dict[str, bytes]:
+    """Return the platform's venue-signing public keys by key id (what phones trust)."""
+    public = ed25519_public(_signing_seed())
+    return {ed25519_key_id(public): public}
+
+
+def _pii_key() -> bytes:
+    return get_settings().secret_bytes("pii_key")
+
+
+def _open_secret(secret: VenueSecret) -> bytes:
+    return unseal(_pii_key(), secret.secret_sealed, context=b"venue.secret")
+
+
+def parse_code(text: str) -> ParsedVenue:
+    """Read a venue QR code of either format, trusting the platform's own key."""
+    return parse_venue_code(text, venue_trust())
+
+
+# -- venues -------------------------------------------------------------------------
+
+
+def _new_code(session: Session) -> str:
+    while True:
+        code = "".join(random.choice(_CODE_ALPHABET) for _ in range(10))
+        if repository.find_venue(session, code) is None:
+            return code
+
+
+def register_venue(
+    session: Session, data: VenueIn, *, operator: uuid.UUID, now: datetime
+) -> Venue:
+    """Register a venue for a health officer to approve."""
+    venue = Venue(code=_new_code(session), name_zh=data.name_zh,
+                  name_zh_hans=data.name_zh_hans or data.name_zh, name_en=data.name_en,
+                  type=data.type, address=data.address, operator_id=operator, status="pending",
+                  created_at=now)
+    repository.add(session, venue)
+    log.info("venue.registered", venue=venue.code)
+    return venue
+
+
+def _venue(session: Session, code: str, *, for_update: bool = False) -> Venue:
+    venue = repository.find_venue(session, code.strip().upper(), for_update=for_update)
+    if venue is None:
+        raise VenueNotFound(field="code")
+    return venue
+
+
+def _may_manage(venue: Venue, caller: Principal) -> None:
+    if caller.role == "health_officer":
+        return
+    if caller.role == "venue_operator" and caller.id == venue.operator_id:
+        return
+    raise Forbidden()
+
+
+def _add_secret(session: Session, venue: Venue, generation: int, now: datetime) -> None:
+    sealed = seal(_pii_key(), new_venue_secret(), context=b"venue.secret")
+    repository.add(session, VenueSecret(venue_id=venue.id, generation=generation,
+                                        secret_sealed=sealed, created_at=now))
+
+
+def approve_venue(session: Session, code: str, *, officer: uuid.UUID, now: datetime) -> Venue:
+    """Approve a venue; it gets its first secret and so its QR code."""
+    venue = _venue(session, code, for_update=True)
+    if venue.status == "approved":
+        return venue
+    venue.status, venue.approved_by, venue.approved_at = "approved", officer, now
+    _add_secret(session, venue, 1, now)
+    log.info("venue.approved", venue=venue.code, officer=str(officer))
+    return venue
+
+
+def rotate_venue_secret(
+    session: Session, code: str, *, caller: Principal, now: datetime
+) -> Venue:
+    """Give a venue a new secret (print a new poster); visits under the old one still match."""
+    venue = _venue(session, code, for_update=True)
+    _may_manage(venue, caller)
+    if venue.status != "approved":
+        raise VenueNotApproved(field="code")
+    history = repository.secrets_of(session, venue.id)
+    for secret in history:
+        if secret.retired_at is None:
+            secret.retired_at = now
+    _add_secret(session, venue, history[-1].generation + 1 if history else 1, now)
+    log.info("venue.rotated", venue=venue.code)
+    return venue
+
+
+def _current(session: Session, venue: Venue) -> tuple[VenueSecret, bytes]:
+    if venue.status != "approved":
+        raise VenueNotApproved(field="code")
+    current = repository.secrets_of(session, venue.id)[-1]
+    return current, _open_secret(current)
+
+
+def venue_qr(session: Session, code: str, *, caller: Principal) -> str:
+    """Return the text of a venue's current signed QR code."""
+    venue = _venue(session, code)
+    _may_manage(venue, caller)
+    current, secret = _current(session, venue)
+    seed = _signing_seed()
+    return encode_signed(venue_id=venue.code, name_zh=venue.name_zh,
+                         name_zh_hans=venue.name_zh_hans, name_en=venue.name_en,
+                         type=venue.type, secret=secret, generation=current.generation,
+                         seed=seed, public=ed25519_public(seed))
+
+
+def venue_poster(session: Session, code: str, *, caller: Principal) -> bytes:
+    """Return the printable A4 PDF poster of a venue's current QR code."""
+    text = venue_qr(session, code, caller=caller)
+    venue = _venue(session, code)
+    current, _secret = _current(session, venue)
+    return render_poster(qr_text=text, name_zh=venue.name_zh, name_zh_hans=venue.name_zh_hans,
+                         name_en=venue.name_en, venue_code=venue.code, address=venue.address,
+                         generation=current.generation)
+
+
+# -- cases and the exposure list -----------------------------------------------------
+
+
+def record_case(session: Session, data: CaseIn, *, officer: uuid.UUID, now: datetime) -> Case:
+    """Record where and when a case was; the exposure list carries it within a minute."""
+    if data.starts_at.tzinfo is None or data.ends_at.tzinfo is None:
+        raise InvalidInput(_("Give times with their offset, e.g. +08:00."), field="starts_at")
+    if data.ends_at <= data.starts_at:
+        raise InvalidInput(_("ends_at must be after starts_at."), field="ends_at")
+    if data.starts_at > now:
+        raise InvalidInput(_("A case cannot start in the future."), field="starts_at")
+    if data.ends_at - data.starts_at > timedelta(days=2):
+        raise InvalidInput(_("A case period at one place is at most 2 days."), field="ends_at")
+    if data.plate is not None:
+        kind, place = "taxi", normalise_plate(data.plate)
+    else:
+        place = (data.venue_id or "").strip()
+        venue = repository.find_venue(session, place.upper())
+        if venue is not None:
+            if venue.status != "approved":
+                raise VenueNotApproved(field="venue_id")
+            kind, place = "venue", venue.code
+        elif len(place) == 8 and place.isalnum():
+            kind = "legacy"
+        else:
+            raise VenueNotFound(field="venue_id")
+    case = Case(place_kind=kind, place_id=place, starts_at=data.starts_at, ends_at=data.ends_at,
+                recorded_by=officer, recorded_at=now)
+    repository.add(session, case)
+    log.info("case.recorded", case=str(case.id), place_kind=kind)
+    return case
+
+
+def _secrets_for(
+    case: Case, venues: dict[str, Venue], history: dict[uuid.UUID, list[VenueSecret]]
+) -> list[bytes]:
+    if case.place_kind == "legacy":
+        return [derived_secret("HKEN", case.place_id)]
+    if case.place_kind == "taxi":
+        return [derived_secret("TAXI", case.place_id)]
+    venue = venues.get(case.place_id)
+    if venue is None:
+        return []
+    return [
+        _open_secret(secret) for secret in history.get(venue.id, [])
+        if secret.created_at < case.ends_at
+        and (secret.retired_at is None or secret.retired_at + POSTER_GRACE > case.starts_at)
+    ]
+
+
+def generate_exposure_list(session: Session, *, now: datetime) -> tuple[str, int]:
+    """Build the signed exposure list of the cases of the last 15 days; return it and its size."""
+    cases = repository.cases_since(session, now - _LIST_WINDOW)
+    venues: dict[str, Venue] = {}
+    for code in {c.place_id for c in cases if c.place_kind == "venue"}:
+        found = repository.find_venue(session, code)
+        if found is not None:
+            venues[code] = found
+    history = repository.secrets_of_venues(session, [v.id for v in venues.values()])
+    entries: list[exposure.Entry] = []
+    for case in cases:
+        entries.extend(exposure.entries_for_case(
+            _secrets_for(case, venues, history), case.starts_at, case.ends_at,
+            taxi=case.place_kind == "taxi"))
+    seed = _signing_seed()
+    text = exposure.render_list(entries, now, seed, ed25519_public(seed))
+    return text, len(set(entries))
+
+
+def exposure_list(session: Session, *, now: datetime) -> str:
+    """Return the published exposure list, regenerated when older than its maximum age.
+
+    The maximum age (``exposure_list_max_age_seconds``, 60 by default) bounds how long
+    a recorded case waits before it is published.
+    """
+    max_age = timedelta(seconds=get_settings().exposure_list_max_age_seconds)
+    cached = repository.get_list(session)
+    if cached is not None and timedelta(0) <= now - cached.generated_at < max_age:
+        return cached.content
+    text, count = generate_exposure_list(session, now=now)
+    repository.save_list(session, now, count, text)
+    log.info("exposure_list.generated", entries=count)
+    return text
+
+
+# -- uploads -----------------------------------------------------------------------
+
+
+def bundle_message(bundle: dict[str, Any]) -> bytes:
+    """Return the bytes an upload's signature covers: canonical JSON without ``signature``."""
+    unsigned = {key: value for key, value in bundle.items() if key != "signature"}
+    return json.dumps(unsigned, ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _check_bundle(raw: dict[str, Any], now: datetime) -> UploadBundle:
+    try:
+        bundle = UploadBundle.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "bundle"
+        raise InvalidUpload(field=f"bundle.{field}", reason=f"{field}: {first['msg']}") from None
+    try:
+        ed25519_verify(_unb64(bundle.device_key), bundle_message(raw), _unb64(bundle.signature))
+    except (SignatureInvalid, binascii.Error, ValueError):
+        raise InvalidUpload(field="bundle.signature",
+                            reason="the phone's signature does not verify") from None
+    if abs(bundle.created_at - now) > _CLOCK_SKEW:
+        raise InvalidUpload(field="bundle.created_at", reason="it was not made just now")
+    for number, record in enumerate(bundle.records):
+        if record.end <= record.start or record.end > now + _CLOCK_SKEW:
+            raise InvalidUpload(field=f"bundle.records.{number}.end",
+                                reason="a record ends before it starts or in the future")
+    return bundle
+
+
+def receive_upload(
+    session: Session, person_id: uuid.UUID, raw: dict[str, Any], *, consent: bool,
+    now: datetime,
+) -> UploadReceipt:
+    """Keep a resident's signed upload of their last 31 days; it replaces an earlier one."""
+    if not consent:
+        raise ConsentMissing(field="consent")
+    bundle = _check_bundle(raw, now)
+    oldest = now - KEEP_UPLOADS
+    kept = [r for r in bundle.records if r.end >= oldest]
+    repository.delete_uploads_of(session, person_id)
+    upload = Upload(person_id=person_id, device_key=bundle.device_key, uploaded_at=now,
+                    in_use_since=min(bundle.in_use_since, now), records=len(kept))
+    repository.add(session, upload)
+    repository.add(session, *(
+        UploadedVisit(upload_id=upload.id, person_id=person_id, place_kind=r.kind,
+                      place_id=r.place_id, starts_at=max(r.start, oldest), ends_at=r.end)
+        for r in kept
+    ))
+    covered = _covered_days(upload)
+    log.info("checkin.uploaded", person=str(person_id), records=len(kept))
+    return UploadReceipt(records=len(kept), covered_days=covered,
+                         covers_last_14_days=covered >= 14)
+
+
+def withdraw_upload(session: Session, person_id: uuid.UUID) -> None:
+    """Delete everything a resident uploaded."""
+    repository.delete_uploads_of(session, person_id)
+    log.info("checkin.withdrawn", person=str(person_id))
+
+
+def purge_uploads(session: Session, *, now: datetime) -> int:
+    """Delete uploaded visits that ended more than 31 days ago, and uploads that old."""
+    visits, uploads = repository.purge_uploads(session, now - KEEP_UPLOADS)
+    log.info("checkin.purged", visits=visits, uploads=uploads)
+    return visits
+
+
+def _covered_days(upload: Upload) -> int:
+    return max(0, min(31, (upload.uploaded_at - upload.in_use_since) // timedelta(days=1)))
+
+
+def _overlap(a_from: datetime, a_to: datetime, b_from: datetime, b_to: datetime) -> timedelta:
+    return min(a_to, b_to) - max(a_from, b_from)
+
+
+def _exposures(visits: Sequence[UploadedVisit], cases: Sequence[Case]) -> list[ExposureFact]:
+    facts: list[ExposureFact] = []
+    minimum = timedelta(seconds=exposure.DIRECT_MIN_OVERLAP)
+    for visit in visits:
+        for case in cases:
+            if (case.place_kind, case.place_id) != (visit.place_kind, visit.place_id):
+                continue
+            kind = None
+            if _overlap(visit.starts_at, visit.ends_at, case.starts_at, case.ends_at) >= minimum:
+                kind = "direct"
+            elif case.place_kind == "taxi" and _overlap(
+                    visit.starts_at, visit.ends_at, case.ends_at,
+                    case.ends_at + exposure.INDIRECT_WINDOW) > timedelta(0):
+                kind = "indirect"
+            if kind is not None:
+                facts.append(ExposureFact(
+                    kind=kind, place_kind=visit.place_kind, place_id=visit.place_id,
+                    visit_from=visit.starts_at, visit_to=visit.ends_at,
+                    case_from=case.starts_at, case_to=case.ends_at))
+    return facts
+
+
+def upload_facts(session: Session, person_id: uuid.UUID, *, now: datetime) -> UploadFacts:
+    """Return what a person's uploaded check-ins tell the Health Code rules at ``now``.
+
+    ``exposures``: uploaded visits of the last 21 days that overlap a recorded case by
+    at least 60 seconds (direct), or ride a taxi within a day after a case there
+    (indirect). ``orders``: uploaded visits of the last 21 days that overlap the period
+    of a compulsory testing order naming that venue among its premises.
+    ``covered_days``/``covers_last_14_days``: how much of the past the upload covers.
+    """
+    since = now - FACTS_WINDOW
+    visits = repository.visits_of(session, person_id, since)
+    places = sorted({(v.place_kind, v.place_id) for v in visits})
+    cases = repository.cases_at(session, places, since - exposure.INDIRECT_WINDOW)
+    venue_ids = {place_id for kind, place_id in places if kind != "taxi"}
+    orders = evidence.orders_at_venues(session, venue_ids, since=since)
+    order_facts = [
+        OrderFact(order_id=order.order_id, reference=order.reference, place_id=visit.place_id,
+                  visit_from=visit.starts_at, visit_to=visit.ends_at,
+                  period_from=order.period_from, period_to=order.period_to,
+                  test_by=order.test_by)
+        for visit in visits for order in orders
+        if order.venue_id == visit.place_id and visit.place_kind != "taxi"
+        and _overlap(visit.starts_at, visit.ends_at, order.period_from, order.period_to)
+        > timedelta(0)
+    ]
+    upload = repository.latest_upload(session, person_id)
+    covered = _covered_days(upload) if upload is not None else 0
+    fresh = upload is not None and now - upload.uploaded_at <= _FRESH_UPLOAD
+    return UploadFacts(
+        person_id=person_id, as_of=now,
+        uploaded_at=upload.uploaded_at if upload else None,
+        in_use_since=upload.in_use_since if upload else None,
+        covered_days=covered, covers_last_14_days=fresh and covered >= 14,
+        exposures=_exposures(visits, cases), orders=order_facts,
+    )
+
