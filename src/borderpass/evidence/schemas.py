@@ -115,3 +115,21 @@ class EvidenceView(BaseModel):
     tests: list[TestResultView]
     vaccinations: list[VaccinationView]
     flags: list[FlagView]
+
+
+class HighRiskAreaView(BaseModel):
+    region_code: str
+    name_en: str
+    name_zh: str
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+class TestingOrderView(BaseModel):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    reference: str
+    period_from: datetime
+    period_to: datetime
+    test_by: datetime
+    premises: list[str]

@@ -38,9 +38,11 @@ from borderpass.evidence.schemas import (
     FlagIn,
     FlagView,
     HighRiskAreaIn,
+    HighRiskAreaView,
     IngestReport,
     RowProblem,
     TestingOrderIn,
+    TestingOrderView,
     TestResultView,
     VaccinationView,
 )
@@ -57,11 +59,13 @@ __all__ = [
     "BatchRejected",
     "create_source",
     "evidence_of",
+    "high_risk_areas",
     "ingest",
     "lift_flag",
     "record_flag",
     "record_high_risk_area",
     "record_testing_order",
+    "testing_orders_in_force",
 ]
 
 log = get_logger(__name__)
@@ -302,6 +306,21 @@ def record_high_risk_area(
     repository.add(session, area)
     log.info("area.recorded", area=str(area.id), region=data.region_code)
     return area
+
+
+def high_risk_areas(session: Session, *, now: datetime) -> list[HighRiskAreaView]:
+    """Return the high-risk areas in force now or declared for later."""
+    return [HighRiskAreaView(region_code=a.region_code, name_en=a.name_en, name_zh=a.name_zh,
+                             starts_at=a.starts_at, ends_at=a.ends_at)
+            for a in repository.areas_active(session, now)]
+
+
+def testing_orders_in_force(session: Session, *, now: datetime) -> list[TestingOrderView]:
+    """Return the compulsory testing orders whose deadline has not passed."""
+    return [TestingOrderView(reference=o.reference, period_from=o.period_from,
+                             period_to=o.period_to, test_by=o.test_by,
+                             premises=[p.address for p in repository.premises_of(session, o.id)])
+            for o in repository.orders_in_force(session, now)]
 
 
 def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:
