@@ -232,7 +232,7 @@ def register_resend(request: Request, session: DbSession, now: Now) -> Response:
 # --- signing in and the account ----------------------------------------------------
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+def sign_in_page(request: Request, next: str | None = None) -> Response:
     """Show the resident's sign-in form."""
     return render(request, "identity/sign_in.html", next=safe_next(next),
                   kinds=_kinds(page_locale(request), SIGN_IN_KINDS),

@@ -26,7 +26,10 @@ from borderpass.web.deps import request_locale
 from borderpass.web.security import SecurityHeaders
 from borderpass.web.site import WEB, redirect, render, tr
 
-__all__ = ["create_app"]
+__all__ = ["PAGE_ROUTERS", "create_app"]
+
+# Every router of HTML pages; each checks the CSRF token of every form it receives.
+PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router, frames.router)
 
 log = get_logger(__name__)
 
@@ -135,7 +138,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(identity_api.router)
     app.include_router(evidence_api.router)
-    for router in (pages.router, identity_pages.router, evidence_pages.router, frames.router):
+    for router in PAGE_ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 

@@ -54,7 +54,7 @@ def home(request: Request, session: DbSession, now: Now, caller: MaybeCaller) ->
 
 
 @router.get("/language/{locale}")
-def choose_language(locale: str, next: str | None = None) -> Response:  # noqa: A002
+def choose_language(locale: str, next: str | None = None) -> Response:
     """Remember the chosen language (for a year) and go back to the page."""
     response = redirect(safe_next(next))
     if locale in LOCALES:
@@ -64,7 +64,7 @@ def choose_language(locale: str, next: str | None = None) -> Response:  # noqa: 
 
 
 @router.get("/staff/sign-in")
-def staff_sign_in_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+def staff_sign_in_page(request: Request, next: str | None = None) -> Response:
     """Show the staff sign-in form."""
     return render(request, "staff_sign_in.html", next=safe_next(next, ""))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -118,7 +118,7 @@ def _gettext_callables(locale: str) -> dict[str, Any]:
     def gettext(context: Any, message: str, **variables: Any) -> str:
         text = catalog.gettext(message)
         if context.eval_ctx.autoescape:
-            text = Markup(text)
+            text = Markup(text)  # noqa: S704 - our own catalog text; fill-ins are escaped
         return text % variables if variables else text
 
     @pass_context
@@ -126,7 +126,7 @@ def _gettext_callables(locale: str) -> dict[str, Any]:
         variables.setdefault("num", n)
         text = catalog.ngettext(singular, plural, n)
         if context.eval_ctx.autoescape:
-            text = Markup(text)
+            text = Markup(text)  # noqa: S704 - our own catalog text; fill-ins are escaped
         return text % variables
 
     return {"gettext": gettext, "_": gettext, "ngettext": ngettext}
@@ -153,20 +153,28 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def csrf_protect(request: Request) -> None:
-    """Refuse any state-changing page request whose form lacks this session's token."""
+async def csrf_protect(request: Request) -> AsyncIterator[None]:
+    """Refuse any state-changing page request whose form lacks this session's token.
+
+    The form is parsed once (Starlette caches it) and its uploads are closed when the
+    request is done.
+    """
     if request.method in ("GET", "HEAD", "OPTIONS"):
+        yield
         return
-    expected = request.session.get("csrf")
     form = await request.form()
-    given = form.get("csrf_token")
-    if not expected or not isinstance(given, str) or not hmac.compare_digest(given, expected):
-        raise CsrfFailed()
+    try:
+        expected = request.session.get("csrf")
+        given = form.get("csrf_token")
+        if not expected or not isinstance(given, str) or not hmac.compare_digest(given, expected):
+            raise CsrfFailed()
+        yield
+    finally:
+        await form.close()
 
 
-async def page_form(request: Request) -> FormData:
+async def page_form(request: Request, _checked: Annotated[None, Depends(csrf_protect)]) -> FormData:
     """Return the submitted form, once its CSRF token has been checked."""
-    await csrf_protect(request)
     return await request.form()
 
 
@@ -293,7 +301,9 @@ def field_errors(error: ValidationError, locale: str) -> dict[str, str]:
         field = str(item["loc"][0]) if item["loc"] else "form"
         if field in found:
             continue
-        message = _PROBLEMS.get(str(item["type"]), _OTHER_PROBLEM)
+        empty = item.get("input") in ("", None)
+        message = _PROBLEMS["missing"] if empty else _PROBLEMS.get(str(item["type"]),
+                                                                    _OTHER_PROBLEM)
         context = {k: v for k, v in (item.get("ctx") or {}).items()
                    if isinstance(v, int | str)}
         try:
