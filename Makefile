@@ -18,13 +18,13 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/pybabel compile -q -d $(CATALOGS)
+	$(BIN)/pybabel compile -d $(CATALOGS)
 	$(BIN)/borderpass db upgrade
 	$(BIN)/borderpass demo
 	$(BIN)/borderpass serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/pybabel compile -q -d $(CATALOGS)
+	$(BIN)/pybabel compile -d $(CATALOGS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
