@@ -265,6 +265,12 @@ def areas_active(session: Session, since: datetime) -> list[HighRiskArea]:
     ))
 
 
+def orders_in_force(session: Session, now: datetime) -> list[TestingOrder]:
+    return list(session.scalars(
+        select(TestingOrder).where(TestingOrder.test_by >= now).order_by(TestingOrder.test_by)
+    ))
+
+
 def rows_iter(rows: Iterable[Any]) -> list[Any]:
     return list(rows)
 

@@ -152,6 +152,8 @@ class TravelRecordIn(BaseModel):
                              pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6}){0,3}$")
     at: datetime
     source: str = Field(default="officer", min_length=1, max_length=64)
+
+
 class VenueOrderView(BaseModel):
     """A compulsory testing order that names a registered venue among its premises."""
 
@@ -161,3 +163,21 @@ class VenueOrderView(BaseModel):
     period_from: datetime
     period_to: datetime
     test_by: datetime
+
+
+class HighRiskAreaView(BaseModel):
+    region_code: str
+    name_en: str
+    name_zh: str
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+class TestingOrderView(BaseModel):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    reference: str
+    period_from: datetime
+    period_to: datetime
+    test_by: datetime
+    premises: list[str]

@@ -39,10 +39,12 @@ from borderpass.evidence.schemas import (
     FlagIn,
     FlagView,
     HighRiskAreaIn,
+    HighRiskAreaView,
     IngestReport,
     PersonFacts,
     RowProblem,
     TestingOrderIn,
+    TestingOrderView,
     TestResultView,
     TravelRecordIn,
     VaccinationView,
@@ -62,6 +64,7 @@ __all__ = [
     "create_source",
     "evidence_of",
     "facts_for",
+    "high_risk_areas",
     "ingest",
     "lift_flag",
     "orders_at_venues",
@@ -69,6 +72,7 @@ __all__ = [
     "record_high_risk_area",
     "record_travel",
     "record_testing_order",
+    "testing_orders_in_force",
 ]
 
 log = get_logger(__name__)
@@ -370,6 +374,8 @@ def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFa
         high_risk_visit_at=visit_at,
         high_risk_region=visit_region,
     )
+
+
 def orders_at_venues(
     session: Session, venue_ids: Collection[str], *, since: datetime
 ) -> list[VenueOrderView]:
@@ -380,6 +386,21 @@ def orders_at_venues(
                        test_by=order.test_by)
         for order, venue_id in repository.orders_at_venues(session, sorted(set(venue_ids)), since)
     ]
+
+
+def high_risk_areas(session: Session, *, now: datetime) -> list[HighRiskAreaView]:
+    """Return the high-risk areas in force now or declared for later."""
+    return [HighRiskAreaView(region_code=a.region_code, name_en=a.name_en, name_zh=a.name_zh,
+                             starts_at=a.starts_at, ends_at=a.ends_at)
+            for a in repository.areas_active(session, now)]
+
+
+def testing_orders_in_force(session: Session, *, now: datetime) -> list[TestingOrderView]:
+    """Return the compulsory testing orders whose deadline has not passed."""
+    return [TestingOrderView(reference=o.reference, period_from=o.period_from,
+                             period_to=o.period_to, test_by=o.test_by,
+                             premises=[p.address for p in repository.premises_of(session, o.id)])
+            for o in repository.orders_in_force(session, now)]
 
 
 def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:

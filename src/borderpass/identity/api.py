@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel
 
-from borderpass.identity import service
+from borderpass.identity import documents, service
+from borderpass.identity.phones import InvalidPhone, normalise_phone
 from borderpass.identity.schemas import (
     ActivationRequest,
     ActivationResult,
@@ -18,8 +19,10 @@ from borderpass.identity.schemas import (
     SignInRequest,
     TokenView,
 )
+from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
-from borderpass.web.deps import Caller, DbSession, Now, bearer_token, require
+from borderpass.kit.i18n import _, translate
+from borderpass.web.deps import Caller, DbSession, Now, bearer_token, request_locale, require
 
 __all__ = ["router"]
 
@@ -123,3 +126,36 @@ def me(session: DbSession, caller: ResidentOnly) -> PersonView:
 def delete_me(session: DbSession, now: Now, caller: ResidentOnly) -> None:
     """Delete the signed-in resident's account."""
     service.delete_account(session, caller.id, now=now)
+
+
+class NumberCheck(BaseModel):
+    """Whether a number as typed is valid, its normal form, and a message for the form."""
+
+    valid: bool
+    normalised: str | None = None
+    reason: str | None = None
+    message: str
+
+
+@router.get("/documents/check")
+def check_document(request: Request, kind: str, number: str, now: Now) -> NumberCheck:
+    """Check a document number as it is typed (the registration form asks as you type)."""
+    locale = request_locale(request)
+    try:
+        normalised = documents.normalise(kind, number[:64], today=hk_date(now))
+    except documents.InvalidDocumentNumber as error:
+        return NumberCheck(valid=False, reason=error.reason, message=error.render(locale))
+    return NumberCheck(valid=True, normalised=normalised,
+                       message=translate(_("Valid: {number}"), locale, number=normalised))
+
+
+@router.get("/phones/check")
+def check_phone(request: Request, number: str) -> NumberCheck:
+    """Check a mobile phone number as it is typed."""
+    locale = request_locale(request)
+    try:
+        normalised = normalise_phone(number[:32])
+    except InvalidPhone as error:
+        return NumberCheck(valid=False, reason=error.code, message=error.render(locale))
+    return NumberCheck(valid=True, normalised=normalised,
+                       message=translate(_("Valid: {number}"), locale, number=normalised))

@@ -53,6 +53,7 @@ __all__ = [
     "delete_account",
     "detect_proof_type",
     "find_person",
+    "get_registration",
     "issue_api_key",
     "issue_token",
     "person_view",
@@ -145,6 +146,14 @@ def _load_registration(session: Session, registration_id: uuid.UUID, now: dateti
         raise RegistrationState(state="activated")
     if registration.state == "expired" or now >= registration.expires_at:
         raise RegistrationExpired(minutes=get_settings().registration_minutes)
+    return registration
+
+
+def get_registration(session: Session, registration_id: uuid.UUID) -> Registration:
+    """Return a registration by id, whatever its state."""
+    registration = repository.get_registration(session, registration_id)
+    if registration is None:
+        raise RegistrationNotFound(field="registration_id")
     return registration
 
 

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     session_key: SecretStr | None = None
     venue_signing_key: SecretStr | None = None
 
+    # Send cookies only over HTTPS (and ask browsers for HSTS); on in production, off for
+    # the embedded default served on http://127.0.0.1.
+    secure_cookies: bool = False
+    session_hours: int = 12
+
     registration_minutes: int = 45
     pin_minutes: int = 10
     pin_attempts: int = 5

@@ -52,8 +52,14 @@ class BorderpassError(Exception):
         super().__init__(self.render("en"))
 
     def render(self, locale: str = "en") -> str:
-        """Return the message in ``locale`` with its parameters filled in."""
-        return translate(self.text, locale, **self.params)
+        """Return the message in ``locale`` with its parameters filled in.
+
+        A parameter that is itself a marked message (``expected=_("a digit")``) is
+        translated too.
+        """
+        params = {name: translate(value, locale) if isinstance(value, str) else value
+                  for name, value in self.params.items()}
+        return translate(self.text, locale, **params)
 
     def as_json(self, locale: str = "en") -> dict[str, Any]:
         """Return the error as the JSON body the API sends."""

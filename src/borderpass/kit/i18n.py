@@ -12,7 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_LOCALE", "LOCALES", "_", "normalise_locale", "translate"]
+__all__ = [
+    "DEFAULT_LOCALE", "LOCALES", "_", "normalise_locale", "translate", "translations",
+]
 
 LOCALES = ("zh_Hant", "zh_Hans", "en")
 DEFAULT_LOCALE = "zh_Hant"
@@ -39,11 +41,49 @@ def normalise_locale(value: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+class _CatalogTranslations(gettext.NullTranslations):
+    """Translations read straight from a ``.po`` catalog (no compiled ``.mo`` needed)."""
+
+    def __init__(self, messages: dict[str, str]) -> None:
+        super().__init__()
+        self._messages = messages
+
+    def gettext(self, message: str) -> str:
+        return self._messages.get(message) or message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+def _read_po(path: Path) -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    return {
+        str(message.id): str(message.string)
+        for message in catalog
+        if message.id and isinstance(message.id, str) and isinstance(message.string, str)
+        and message.string and not message.fuzzy
+    }
+
+
 @lru_cache(maxsize=8)
 def _translations(locale: str) -> gettext.NullTranslations:
-    return gettext.translation(
-        "messages", localedir=_CATALOGS, languages=[locale], fallback=True
-    )
+    """Return the catalog of ``locale``: the compiled ``.mo`` when it is up to date,
+    otherwise the ``.po`` source itself, so that a fresh checkout needs no build step."""
+    folder = _CATALOGS / locale / "LC_MESSAGES"
+    po, mo = folder / "messages.po", folder / "messages.mo"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        return gettext.translation("messages", localedir=_CATALOGS, languages=[locale])
+    if po.exists():
+        return _CatalogTranslations(_read_po(po))
+    return gettext.NullTranslations()
+
+
+def translations(locale: str) -> gettext.NullTranslations:
+    """Return the gettext translations of a locale (the web pages use them too)."""
+    return _translations(normalise_locale(locale))
 
 
 def translate(message: str, locale: str, /, **params: Any) -> str:

@@ -7,35 +7,66 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 import borderpass
 from borderpass.checkin import api as checkin_api
 from borderpass.echannel import api as echannel_api
 from borderpass.evidence import api as evidence_api
+from borderpass.evidence import pages as evidence_pages
 from borderpass.healthcode import api as healthcode_api
 from borderpass.identity import api as identity_api
+from borderpass.identity import pages as identity_pages
 from borderpass.kit.config import get_settings
-from borderpass.kit.errors import BorderpassError
-from borderpass.kit.i18n import normalise_locale
+from borderpass.kit.errors import BorderpassError, Unauthorised
+from borderpass.kit.i18n import _
 from borderpass.kit.logging import configure_logging, get_logger
 from borderpass.permits import api as permits_api
 from borderpass.rules import api as rules_api
+from borderpass.web import frames, pages
+from borderpass.web.deps import request_locale
+from borderpass.web.security import SecurityHeaders
+from borderpass.web.site import WEB, redirect, render, tr
 
-__all__ = ["create_app"]
+__all__ = ["PAGE_ROUTERS", "create_app"]
+
+# Every router of HTML pages; each checks the CSRF token of every form it receives.
+PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router, frames.router)
 
 log = get_logger(__name__)
 
 
-def _locale(request: Request) -> str:
-    return normalise_locale(
-        request.cookies.get("locale") or request.headers.get("accept-language", "en")[:5]
-    )
+_locale = request_locale
+
+
+_NOT_PAGES = ("/api", "/docs", "/redoc", "/openapi.json", "/healthz", "/static")
+
+
+def _is_page(request: Request) -> bool:
+    """Tell whether a request is for a page (errors as HTML) rather than the API (JSON)."""
+    return not request.url.path.startswith(_NOT_PAGES)
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def _page_error(request: Request, error: BorderpassError) -> Response:
+    if isinstance(error, Unauthorised) and request.method == "GET":
+        target = "/staff/sign-in" if request.url.path.startswith("/officer") else "/sign-in"
+        return redirect(f"{target}?next={request.url.path}")
+    from borderpass.web.site import page_locale
+
+    return _error_page(request, error.status, error.render(page_locale(request)))
 
 
 async def _borderpass_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, BorderpassError)  # noqa: S101 - registered for this type only
+    if _is_page(request):
+        return _page_error(request, error)
     return JSONResponse(error.as_json(_locale(request)), status_code=error.status)
 
 
@@ -46,6 +77,10 @@ def _field_of(location: tuple[object, ...]) -> str:
 
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)  # noqa: S101
+    if _is_page(request):
+        from borderpass.web.site import page_locale
+
+        return _error_page(request, 422, tr(page_locale(request), _("The input is not valid.")))
     problems = [
         {"field": _field_of(tuple(item.get("loc", ()))), "problem": str(item.get("msg", ""))}
         for item in error.errors()
@@ -64,6 +99,12 @@ async def _validation_error(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)  # noqa: S101
+    if _is_page(request):
+        from borderpass.web.site import page_locale
+
+        messages = {404: _("There is no such page."), 405: _("This page cannot do that.")}
+        text = messages.get(error.status_code, _("The request could not be completed."))
+        return _error_page(request, error.status_code, tr(page_locale(request), text))
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorised"}
     code = codes.get(error.status_code, "http_error")
     return JSONResponse(
@@ -75,6 +116,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.error("request.failed", path=request.url.path, error=type(error).__name__)
+    if _is_page(request):
+        from borderpass.web.site import page_locale
+
+        return _error_page(request, 500, tr(page_locale(request),
+                                             _("Something went wrong on our side.")))
     return JSONResponse(
         {"error": {"code": "internal_error", "message": "Something went wrong on our side."}},
         status_code=500,
@@ -102,6 +148,9 @@ def create_app() -> FastAPI:
     app.include_router(healthcode_api.router)
     app.include_router(permits_api.router)
     app.include_router(checkin_api.router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     @app.middleware("http")
     async def log_requests(
@@ -114,9 +163,16 @@ def create_app() -> FastAPI:
                  ms=round((time.perf_counter() - started) * 1000, 1))
         return response
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    # Outermost last: headers go on every response, error pages included.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_bytes("session_key").hex(),
+        session_cookie="borderpass_session",
+        max_age=settings.session_hours * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

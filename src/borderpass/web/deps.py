@@ -14,8 +14,11 @@ from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import utcnow
 from borderpass.kit.db import session_factory, unit_of_work
 from borderpass.kit.errors import Unauthorised
+from borderpass.kit.i18n import normalise_locale
 
-__all__ = ["Caller", "DbSession", "Now", "bearer_token", "get_session", "require"]
+__all__ = [
+    "Caller", "DbSession", "Now", "bearer_token", "get_session", "request_locale", "require",
+]
 
 
 def get_factory(request: Request) -> sessionmaker[Session]:
@@ -71,3 +74,10 @@ def require(*roles: str) -> object:
         return identity.require_role(caller, *roles)
 
     return Depends(check)
+
+
+def request_locale(request: Request) -> str:
+    """Return the caller's language: the site's remembered choice, else Accept-Language."""
+    return normalise_locale(
+        request.cookies.get("locale") or request.headers.get("accept-language", "en")[:5]
+    )

@@ -1,0 +1,203 @@
+"""Pages of the evidence domain: the resident's evidence on file, and the health
+officers' records (cases, compulsory testing orders, high-risk areas). They call the
+same services as ``evidence.api``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from borderpass.evidence import service
+from borderpass.evidence.schemas import FlagIn, HighRiskAreaIn, TestingOrderIn
+from borderpass.identity.schemas import Principal
+from borderpass.kit.clock import parse_instant
+from borderpass.kit.errors import BorderpassError
+from borderpass.kit.i18n import _
+from borderpass.web.deps import DbSession, Now
+from borderpass.web.site import (
+    PageForm,
+    abandon,
+    csrf_protect,
+    error_of,
+    field_errors,
+    flash,
+    page_locale,
+    redirect,
+    render,
+    require_page,
+    text_fields,
+    tr,
+)
+
+__all__ = ["FLAG_KINDS", "router"]
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+
+Resident = Annotated[Principal, require_page("resident")]
+HealthOfficer = Annotated[Principal, require_page("health_officer", "supervisor")]
+
+FLAG_KINDS = (
+    ("confirmed", _("Confirmed case")),
+    ("suspected", _("Suspected case")),
+    ("close_contact", _("Close contact")),
+    ("quarantine", _("Compulsory quarantine")),
+)
+DOCUMENT_KINDS = (
+    ("hkid", _("Hong Kong identity card")),
+    ("macau", _("Macau resident identity card")),
+    ("mainland", _("Mainland resident identity card")),
+    ("hrp", _("Home Return Permit")),
+)
+RESULTS = {"negative": _("Negative"), "positive": _("Positive"),
+           "inconclusive": _("Inconclusive")}
+
+
+def _options(locale: str, pairs: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    return [(value, tr(locale, label)) for value, label in pairs]
+
+
+def _parse(schema: type[BaseModel], values: dict[str, Any], instants: tuple[str, ...],
+           locale: str) -> tuple[Any, dict[str, str]]:
+    """Read date-times typed in Hong Kong time, then validate with the API's schema."""
+    data = dict(values)
+    errors: dict[str, str] = {}
+    for name in instants:
+        text = data.get(name) or ""
+        if not text:
+            data[name] = None
+            continue
+        try:
+            data[name] = parse_instant(text)
+        except ValueError:
+            errors[name] = tr(locale, _("Give a date and time."))
+    if errors:
+        return None, errors
+    try:
+        return schema.model_validate(data), {}
+    except ValidationError as error:
+        return None, field_errors(error, locale)
+
+
+@router.get("/evidence")
+def my_evidence(request: Request, session: DbSession, caller: Resident) -> Response:
+    """Show the resident the test results, vaccinations and flags on file."""
+    return render(request, "evidence/mine.html", evidence=service.evidence_of(session, caller.id),
+                  results=RESULTS, flag_kinds=dict(FLAG_KINDS))
+
+
+# --- cases -------------------------------------------------------------------------
+
+CASE_FIELDS = ("document_kind", "document_number", "kind", "starts_at", "ends_at")
+
+
+def _cases_page(request: Request, status: int = 200, **context: Any) -> Response:
+    locale = page_locale(request)
+    context.setdefault("values", {"document_kind": "hkid", "kind": "confirmed"})
+    return render(request, "evidence/cases.html", status=status,
+                  kinds=_options(locale, DOCUMENT_KINDS), flag_kinds=_options(locale, FLAG_KINDS),
+                  **context)
+
+
+@router.get("/officer/cases")
+def cases(request: Request, _caller: HealthOfficer) -> Response:
+    """Show the form to record a case, a close contact or quarantine."""
+    return _cases_page(request)
+
+
+@router.post("/officer/cases")
+def record_case(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
+                form: PageForm) -> Response:
+    """Record a case, a close contact or quarantine."""
+    locale = page_locale(request)
+    values = text_fields(form, CASE_FIELDS)
+    data, errors = _parse(FlagIn, values, ("starts_at", "ends_at"), locale)
+    if errors:
+        return _cases_page(request, 422, values=values, errors=errors)
+    try:
+        service.record_flag(session, data, officer=caller.id, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return _cases_page(request, error.status, values=values,
+                           errors=error_of(error, locale, CASE_FIELDS))
+    flash(request, _("Recorded."))
+    return redirect("/officer/cases")
+
+
+# --- compulsory testing orders ------------------------------------------------------
+
+ORDER_FIELDS = ("reference", "period_from", "period_to", "test_by", "premises")
+
+
+def _orders_page(request: Request, session: DbSession, now: Any, status: int = 200,
+                 **context: Any) -> Response:
+    return render(request, "evidence/testing_orders.html", status=status,
+                  orders=service.testing_orders_in_force(session, now=now), **context)
+
+
+@router.get("/officer/testing-orders")
+def testing_orders(request: Request, session: DbSession, now: Now,
+                   _caller: HealthOfficer) -> Response:
+    """List the testing orders in force and offer to record one."""
+    return _orders_page(request, session, now)
+
+
+@router.post("/officer/testing-orders")
+def record_testing_order(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
+                         form: PageForm) -> Response:
+    """Record a compulsory testing order; premises are given one address a line."""
+    locale = page_locale(request)
+    values = text_fields(form, ORDER_FIELDS)
+    premises = [{"address": line.strip()} for line in values["premises"].splitlines()
+                if line.strip()]
+    data, errors = _parse(TestingOrderIn, {**values, "premises": premises},
+                          ("period_from", "period_to", "test_by"), locale)
+    if errors:
+        return _orders_page(request, session, now, 422, values=values, errors=errors)
+    try:
+        service.record_testing_order(session, data, officer=caller.id, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return _orders_page(request, session, now, error.status, values=values,
+                            errors=error_of(error, locale, ORDER_FIELDS))
+    flash(request, _("Recorded."))
+    return redirect("/officer/testing-orders")
+
+
+# --- high-risk areas ---------------------------------------------------------------
+
+AREA_FIELDS = ("region_code", "name_en", "name_zh", "starts_at", "ends_at")
+
+
+def _areas_page(request: Request, session: DbSession, now: Any, status: int = 200,
+                **context: Any) -> Response:
+    return render(request, "evidence/high_risk_areas.html", status=status,
+                  areas=service.high_risk_areas(session, now=now), **context)
+
+
+@router.get("/officer/high-risk-areas")
+def high_risk_areas(request: Request, session: DbSession, now: Now,
+                    _caller: HealthOfficer) -> Response:
+    """List the high-risk areas and offer to declare one."""
+    return _areas_page(request, session, now)
+
+
+@router.post("/officer/high-risk-areas")
+def record_high_risk_area(request: Request, session: DbSession, now: Now,
+                          caller: HealthOfficer, form: PageForm) -> Response:
+    """Declare a high-risk area for a period."""
+    locale = page_locale(request)
+    values = text_fields(form, AREA_FIELDS)
+    values["region_code"] = values["region_code"].upper()
+    data, errors = _parse(HighRiskAreaIn, values, ("starts_at", "ends_at"), locale)
+    if errors:
+        return _areas_page(request, session, now, 422, values=values, errors=errors)
+    try:
+        service.record_high_risk_area(session, data, officer=caller.id, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return _areas_page(request, session, now, error.status, values=values,
+                           errors=error_of(error, locale, AREA_FIELDS))
+    flash(request, _("Recorded."))
+    return redirect("/officer/high-risk-areas")

@@ -1,0 +1,322 @@
+"""Pages of the identity domain: registration, activation, sign-in, the account, and
+registration at a help station. They call the same services as ``identity.api``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from borderpass.identity import service
+from borderpass.identity.schemas import Principal, RegistrationDetails
+from borderpass.kit.config import get_settings
+from borderpass.kit.errors import BorderpassError, InvalidInput
+from borderpass.kit.i18n import _
+from borderpass.web.deps import DbSession, Now
+from borderpass.web.site import (
+    PageForm,
+    abandon,
+    csrf_protect,
+    error_of,
+    field_errors,
+    flash,
+    page_locale,
+    redirect,
+    remember_sign_in,
+    render,
+    require_page,
+    safe_next,
+    text_fields,
+    tr,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+
+Resident = Annotated[Principal, require_page("resident")]
+HelpDesk = Annotated[Principal, require_page("help_desk", "supervisor")]
+
+DETAIL_FIELDS = ("name_zh", "name_en", "document_kind", "document_number", "document_issued_on",
+                 "hrp_number", "phone", "address", "pin_channel")
+FORM_FIELDS = (*DETAIL_FIELDS, "will_cross", "password", "password_again", "proof")
+DOCUMENT_KINDS = (
+    ("hkid", _("Hong Kong identity card")),
+    ("macau", _("Macau resident identity card")),
+    ("mainland", _("Mainland resident identity card")),
+)
+SIGN_IN_KINDS = (*DOCUMENT_KINDS, ("hrp", _("Home Return Permit")))
+
+
+def _kinds(locale: str, kinds: tuple[tuple[str, str], ...] = DOCUMENT_KINDS) -> list[
+        tuple[str, str]]:
+    return [(value, tr(locale, label)) for value, label in kinds]
+
+
+async def _read_proof(form: FormData) -> bytes:
+    upload = form.get("proof")
+    if not isinstance(upload, UploadFile):
+        return b""
+    return await upload.read(get_settings().proof_max_bytes + 1)
+
+
+def _details(form: FormData, locale: str, *, password: str) -> tuple[
+        RegistrationDetails | None, dict[str, str], dict[str, str]]:
+    """Validate the form's details; return them, or the errors of every field at once."""
+    values = text_fields(form, DETAIL_FIELDS)
+    values["will_cross"] = "yes" if form.get("will_cross") else ""
+    data: dict[str, Any] = {**values, "will_cross": bool(values["will_cross"]),
+                            "password": password, "locale": locale}
+    data["pin_channel"] = data["pin_channel"] or "sms"
+    try:
+        return RegistrationDetails.model_validate(data), values, {}
+    except ValidationError as error:
+        return None, values, field_errors(error, locale)
+
+
+def _password(form: FormData, locale: str) -> tuple[str, dict[str, str]]:
+    password = form.get("password")
+    confirm = form.get("password_again")
+    text = password if isinstance(password, str) else ""
+    if len(text) < 8:
+        return text, {"password": tr(locale, _("A password needs at least 8 characters."))}
+    if text != confirm:
+        return text, {"password_again": tr(locale, _("The two passwords are not the same."))}
+    return text, {}
+
+
+def _registration_id(request: Request) -> uuid.UUID | None:
+    value = request.session.get("registration")
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+# --- registration ------------------------------------------------------------------
+
+@router.get("/register")
+def register_start(request: Request) -> Response:
+    """Explain registration and its time limit."""
+    return render(request, "identity/register_start.html",
+                  minutes=get_settings().registration_minutes)
+
+
+@router.post("/register")
+def register_begin(request: Request, session: DbSession, now: Now) -> Response:
+    """Begin a registration; the clock starts now."""
+    registration = service.start_registration(session, now=now)
+    request.session["registration"] = str(registration.id)
+    return redirect("/register/details")
+
+
+def _details_page(request: Request, registration: Any, now: datetime, status: int = 200,
+                  **context: Any) -> Response:
+    left = max(0, int((registration.expires_at - now).total_seconds() // 60))
+    locale = page_locale(request)
+    return render(request, "identity/register_details.html", status=status,
+                  registration=registration, minutes_left=left,
+                  minutes=get_settings().registration_minutes,
+                  kinds=_kinds(locale), **context)
+
+
+def _open_registration(request: Request, session: Session, now: datetime) -> Any:
+    registration_id = _registration_id(request)
+    if registration_id is None:
+        return None
+    try:
+        registration = service.get_registration(session, registration_id)
+    except BorderpassError:
+        return None
+    if registration.state in ("activated", "expired") or now >= registration.expires_at:
+        request.session.pop("registration", None)
+        flash(request, _("The registration has expired: registration must be finished within "
+                         "{minutes} minutes. Please start again."),
+              minutes=get_settings().registration_minutes)
+        return None
+    return registration
+
+
+@router.get("/register/details")
+def register_details(request: Request, session: DbSession, now: Now) -> Response:
+    """Show the registration form with the time left."""
+    registration = _open_registration(request, session, now)
+    if registration is None:
+        return redirect("/register")
+    if registration.state == "submitted":
+        return redirect("/register/activate")
+    return _details_page(request, registration, now, values={"document_kind": "hkid"})
+
+
+@router.post("/register/details")
+async def register_submit(request: Request, session: DbSession, now: Now,
+                          form: PageForm) -> Response:
+    """Check the details again and the proof, and send the activation PIN."""
+    registration = _open_registration(request, session, now)
+    if registration is None:
+        return redirect("/register")
+    locale = page_locale(request)
+    password, errors = _password(form, locale)
+    details, values, field_problems = _details(form, locale, password=password)
+    errors = {**field_problems, **errors}
+    proof = await _read_proof(form)
+    if not proof and "proof" not in errors:
+        errors["proof"] = tr(locale, _("Attach the proof of address."))
+    if details is None or errors:
+        return _details_page(request, registration, now, status=422, values=values,
+                             errors=errors)
+    try:
+        service.submit_registration(session, registration.id, details, proof, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return _details_page(request, registration, now, status=error.status, values=values,
+                             errors=error_of(error, locale, FORM_FIELDS))
+    return redirect("/register/activate")
+
+
+@router.get("/register/activate")
+def register_activate(request: Request, session: DbSession, now: Now) -> Response:
+    """Ask for the PIN that was sent."""
+    registration = _open_registration(request, session, now)
+    if registration is None:
+        return redirect("/register")
+    if registration.state != "submitted":
+        return redirect("/register/details")
+    return render(request, "identity/register_activate.html", registration=registration)
+
+
+@router.post("/register/activate")
+def register_activate_submit(request: Request, session: DbSession, now: Now,
+                             form: PageForm) -> Response:
+    """Activate the account with the PIN and sign the resident in."""
+    registration = _open_registration(request, session, now)
+    if registration is None:
+        return redirect("/register")
+    pin = text_fields(form, ["pin"])["pin"].replace(" ", "")
+    locale = page_locale(request)
+    try:
+        if not (len(pin) == 6 and pin.isdigit()):
+            raise InvalidInput(_("The PIN has 6 digits."), field="pin")
+        person, token, _expires = service.activate(session, registration.id, pin, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return render(request, "identity/register_activate.html", status=error.status,
+                      registration=registration, errors=error_of(error, locale, ("pin",)))
+    remember_sign_in(request, token=token, role="resident", kind="resident", name=person.initials)
+    flash(request, _("Your account is active. Welcome."))
+    return redirect("/")
+
+
+@router.post("/register/resend")
+def register_resend(request: Request, session: DbSession, now: Now) -> Response:
+    """Send a new activation PIN."""
+    registration = _open_registration(request, session, now)
+    if registration is None:
+        return redirect("/register")
+    try:
+        service.resend_pin(session, registration.id, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return render(request, "identity/register_activate.html", status=error.status,
+                      registration=registration,
+                      errors=error_of(error, page_locale(request), ("pin",)))
+    flash(request, _("A new PIN has been sent."))
+    return redirect("/register/activate")
+
+
+# --- signing in and the account ----------------------------------------------------
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    """Show the resident's sign-in form."""
+    return render(request, "identity/sign_in.html", next=safe_next(next),
+                  kinds=_kinds(page_locale(request), SIGN_IN_KINDS),
+                  values={"document_kind": "hkid"})
+
+
+@router.post("/sign-in")
+def sign_in(request: Request, session: DbSession, now: Now, form: PageForm) -> Response:
+    """Sign a resident in with document number and password."""
+    values = text_fields(form, ["document_kind", "document_number", "next"])
+    password = form.get("password")
+    locale = page_locale(request)
+    try:
+        person, token, _expires = service.sign_in(
+            session, values["document_kind"], values["document_number"],
+            password if isinstance(password, str) else "", now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return render(request, "identity/sign_in.html", status=error.status,
+                      next=safe_next(values["next"]), kinds=_kinds(locale, SIGN_IN_KINDS),
+                      values=values, errors={"form": error.render(locale)})
+    remember_sign_in(request, token=token, role="resident", kind="resident", name=person.initials)
+    return redirect(safe_next(values["next"]))
+
+
+@router.get("/account")
+def account(request: Request, session: DbSession, caller: Resident) -> Response:
+    """Show the resident's own record."""
+    person = service.person_view(service.get_person(session, caller.id))
+    return render(request, "identity/account.html", person=person)
+
+
+@router.post("/account/delete")
+def delete_account(request: Request, session: DbSession, now: Now, caller: Resident,
+                   form: PageForm) -> Response:
+    """Delete the resident's account after they confirmed it."""
+    if not form.get("confirm"):
+        person = service.person_view(service.get_person(session, caller.id))
+        return render(request, "identity/account.html", status=422, person=person, errors={
+            "confirm": tr(page_locale(request), _("Tick the box to confirm."))})
+    service.delete_account(session, caller.id, now=now)
+    request.session.clear()
+    flash(request, _("Your account and your proof of address have been deleted."))
+    return redirect("/")
+
+
+# --- help station ------------------------------------------------------------------
+
+def _help_desk_page(request: Request, status: int = 200, **context: Any) -> Response:
+    return render(request, "identity/help_desk.html", status=status,
+                  kinds=_kinds(page_locale(request)), **context)
+
+
+@router.get("/officer/help-desk")
+def help_desk(request: Request, _caller: HelpDesk) -> Response:
+    """Show the help-station registration form."""
+    return _help_desk_page(request, values={"document_kind": "hkid"})
+
+
+@router.post("/officer/help-desk")
+async def help_desk_register(request: Request, session: DbSession, now: Now, caller: HelpDesk,
+                             form: PageForm) -> Response:
+    """Register a person at a help station and activate the account on the spot."""
+    locale = page_locale(request)
+    password, errors = _password(form, locale)
+    details, values, field_problems = _details(form, locale, password=password)
+    errors = {**field_problems, **errors}
+    if not form.get("documents_checked"):
+        errors["documents_checked"] = tr(
+            locale, _("Confirm that you have seen the original documents."))
+    proof = await _read_proof(form)
+    if not proof and "proof" not in errors:
+        errors["proof"] = tr(locale, _("Attach the proof of address."))
+    if details is None or errors:
+        return _help_desk_page(request, status=422, values=values, errors=errors)
+    try:
+        registration = service.start_registration(session, now=now)
+        service.submit_registration(session, registration.id, details, proof, now=now)
+        person = service.activate_by_officer(session, registration.id, officer=caller.id,
+                                             now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return _help_desk_page(request, status=error.status, values=values,
+                               errors=error_of(error, locale, FORM_FIELDS))
+    return render(request, "identity/help_desk_done.html",
+                  person=service.person_view(person))
+

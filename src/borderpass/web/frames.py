@@ -1,0 +1,238 @@
+"""Pages of the health code and the rules: today's code, the printable code, the
+scanner, the health officers' dashboard and the rule sets.
+
+Their content comes from ``web.seams``, the one place that calls the health code and
+rules services; everything else (roles, forms, CSRF, languages, the chart) is here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from markupsafe import Markup
+from starlette.datastructures import UploadFile
+
+from borderpass.evidence import service as evidence
+from borderpass.identity.schemas import Principal
+from borderpass.kit.clock import hk_date
+from borderpass.kit.errors import BorderpassError
+from borderpass.kit.i18n import _
+from borderpass.web import seams
+from borderpass.web.deps import DbSession, Now
+from borderpass.web.site import (
+    PageForm,
+    abandon,
+    csrf_protect,
+    flash,
+    page_locale,
+    redirect,
+    render,
+    require_page,
+    text_fields,
+    tr,
+)
+
+__all__ = ["CHART_DAYS", "chart_svg", "router"]
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+
+Resident = Annotated[Principal, require_page("resident")]
+HelpDesk = Annotated[Principal, require_page("help_desk", "supervisor")]
+BorderOfficer = Annotated[Principal, require_page("border_officer", "supervisor")]
+HealthOfficer = Annotated[Principal, require_page("health_officer", "supervisor")]
+
+CHART_DAYS = 14
+COLOURS = (("green", "#0a6b33", _("Green")), ("amber", "#f2b705", _("Amber")),
+           ("red", "#b3261e", _("Red")))
+
+
+def _pdf(content: bytes, name: str) -> Response:
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"',
+                             "Cache-Control": "no-store"})
+
+
+# --- the resident's code -----------------------------------------------------------
+
+@router.get("/code")
+def code_page(request: Request, session: DbSession, now: Now, caller: Resident) -> Response:
+    """Show today's code, large, on the colour of the status."""
+    code = seams.todays_code(session, caller.id, locale=page_locale(request), now=now)
+    return render(request, "resident/code.html", code=code)
+
+
+@router.post("/code/refresh")
+def code_refresh(request: Request, session: DbSession, now: Now, caller: Resident,
+                 _form: PageForm) -> Response:
+    """Re-evaluate the status and reissue today's code."""
+    try:
+        seams.refresh_code(session, caller.id, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return render(request, "resident/code.html", status=error.status, code=None,
+                      errors={"form": error.render(page_locale(request))})
+    return redirect("/code")
+
+
+@router.get("/code.pdf")
+def code_print(request: Request, session: DbSession, now: Now, caller: Resident) -> Response:
+    """Return today's code as a PDF to print."""
+    content = seams.code_pdf(session, caller.id, locale=page_locale(request), now=now)
+    return _pdf(content, f"health-code-{hk_date(now).isoformat()}.pdf")
+
+
+@router.get("/officer/help-desk/print/{person_id}")
+def help_desk_print(request: Request, person_id: uuid.UUID, session: DbSession, now: Now,
+                    _caller: HelpDesk) -> Response:
+    """Print today's code for a person registered at the help station."""
+    content = seams.code_pdf(session, person_id, locale=page_locale(request), now=now)
+    return _pdf(content, f"health-code-{hk_date(now).isoformat()}.pdf")
+
+
+# --- the scanner -------------------------------------------------------------------
+
+@router.get("/officer/scan")
+def scan_page(request: Request, _caller: BorderOfficer) -> Response:
+    """Show the scanner: camera, photo or pasted text."""
+    return render(request, "officer/scan.html", result=None)
+
+
+def _scan(request: Request, session: DbSession, now: datetime, text: str) -> Response:
+    locale = page_locale(request)
+    if not text:
+        return render(request, "officer/scan.html", status=422, result=None,
+                      errors={"code_text": tr(locale, _("Paste the text of a code."))})
+    try:
+        result = seams.verify_scanned(session, text, locale=locale, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return render(request, "officer/scan.html", status=error.status, result=None,
+                      errors={"form": error.render(locale)})
+    return render(request, "officer/scan.html", result=result)
+
+
+@router.post("/officer/scan/text")
+def scan_text(request: Request, session: DbSession, now: Now, _caller: BorderOfficer,
+              form: PageForm) -> Response:
+    """Verify a code pasted as text."""
+    return _scan(request, session, now, text_fields(form, ["code_text"])["code_text"])
+
+
+@router.post("/officer/scan/photo")
+async def scan_photo(request: Request, session: DbSession, now: Now, _caller: BorderOfficer,
+                     form: PageForm) -> Response:
+    """Verify the code in an uploaded photo."""
+    upload = form.get("photo")
+    locale = page_locale(request)
+    if not isinstance(upload, UploadFile):
+        return render(request, "officer/scan.html", status=422, result=None,
+                      errors={"photo": tr(locale, _("Choose a photo of the code."))})
+    try:
+        text = seams.decode_photo(await upload.read(10 * 1024 * 1024))
+    except BorderpassError as error:
+        return render(request, "officer/scan.html", status=error.status, result=None,
+                      errors={"form": error.render(locale)})
+    return _scan(request, session, now, text)
+
+
+# --- the health officers' dashboard and rule sets ------------------------------------
+
+def chart_svg(days: list[seams.DayCount], locale: str) -> Markup:
+    """Draw codes issued per day as stacked bars (green, amber, red), as inline SVG.
+
+    The same figures are also given as a table beside the chart, for screen readers.
+    """
+    width, height, left, bottom, top = 640, 260, 44, 40, 12
+    plot_h = height - bottom - top
+    peak = max((d.green + d.amber + d.red for d in days), default=0) or 1
+    step = (width - left - 8) / max(len(days), 1)
+    bar = step * 0.7
+    title = escape(tr(locale, _("Codes issued per day by colour")))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'role="img" aria-labelledby="chart-title"><title id="chart-title">{title}'
+             "</title>"]
+    for fraction in (0, 0.5, 1):
+        y = top + plot_h * (1 - fraction)
+        parts.append(f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" '
+                     'stroke="#c8c8c8"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                     f'font-size="12" fill="#1b1b1b">{round(peak * fraction)}</text>')
+    for index, day in enumerate(days):
+        x = left + index * step + (step - bar) / 2
+        y = top + plot_h
+        for name, fill, _label in COLOURS:
+            count = getattr(day, name)
+            if count:
+                h = plot_h * count / peak
+                y -= h
+                parts.append(f'<rect class="bar-{name}" x="{x:.1f}" y="{y:.1f}" '
+                             f'width="{bar:.1f}" height="{h:.1f}" fill="{fill}"/>')
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" '
+                     f'text-anchor="middle" font-size="11" fill="#1b1b1b">'
+                     f"{day.day.month}/{day.day.day}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - built from numbers and escaped text only
+
+
+@router.get("/officer/dashboard")
+def dashboard(request: Request, session: DbSession, now: Now, _caller: HealthOfficer) -> Response:
+    """Show codes issued per day by colour, and the orders and areas in force."""
+    days = seams.codes_issued_per_day(session, days=CHART_DAYS, now=now)
+    locale = page_locale(request)
+    first = hk_date(now - timedelta(days=CHART_DAYS - 1))
+    return render(request, "officer/dashboard.html", days=days,
+                  chart=chart_svg(days, locale) if days else None, first_day=first,
+                  last_day=hk_date(now), colours=COLOURS,
+                  areas=evidence.high_risk_areas(session, now=now),
+                  orders=evidence.testing_orders_in_force(session, now=now))
+
+
+def _rules_page(request: Request, session: DbSession, status: int = 200,
+                errors: dict[str, str] | None = None) -> Response:
+    return render(request, "officer/rule_sets.html", status=status,
+                  rule_sets=seams.rule_sets(session), errors=errors or {})
+
+
+@router.get("/officer/rule-sets")
+def rule_sets(request: Request, session: DbSession, _caller: HealthOfficer) -> Response:
+    """List the rule sets and offer to load one."""
+    return _rules_page(request, session)
+
+
+@router.post("/officer/rule-sets")
+async def rule_set_load(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
+                        form: PageForm) -> Response:
+    """Load a rule set from a JSON file."""
+    upload = form.get("rule_set")
+    locale = page_locale(request)
+    if not isinstance(upload, UploadFile):
+        return _rules_page(request, session, 422,
+                           {"rule_set": tr(locale, _("Choose a rule set file (JSON)."))})
+    try:
+        loaded = seams.load_rule_set(session, await upload.read(2 * 1024 * 1024),
+                                     officer=caller.id, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return _rules_page(request, session, error.status, {"form": error.render(locale)})
+    flash(request, _("Rule set {name} {version} loaded."), name=loaded.name,
+          version=loaded.version)
+    return redirect("/officer/rule-sets")
+
+
+@router.post("/officer/rule-sets/{rule_set_id}/activate")
+def rule_set_activate(request: Request, rule_set_id: uuid.UUID, session: DbSession, now: Now,
+                      caller: HealthOfficer, _form: PageForm) -> Response:
+    """Put a rule set in force."""
+    try:
+        active = seams.activate_rule_set(session, rule_set_id, officer=caller.id, now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return _rules_page(request, session, error.status,
+                           {"form": error.render(page_locale(request))})
+    flash(request, _("Rule set {name} {version} is now in force."), name=active.name,
+          version=active.version)
+    return redirect("/officer/rule-sets")

@@ -1,0 +1,339 @@
+"""The frame every page shares: templates, language, signed-cookie sessions, CSRF,
+the signed-in caller and roles, flash messages and form errors.
+
+Pages are server-rendered with Jinja2 and translated with the same gettext catalogs as
+the error messages (``kit.i18n``). The session is a cookie signed with
+``settings.session_key`` (Starlette's ``SessionMiddleware``); it holds the access token
+that the identity service issued at sign-in, so a page authenticates exactly as the
+API does and signing out revokes the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from babel.dates import format_date, format_datetime
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from markupsafe import Markup
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from borderpass.identity import service as identity
+from borderpass.identity.schemas import Principal
+from borderpass.kit.clock import HONG_KONG
+from borderpass.kit.errors import BorderpassError, Forbidden, Unauthorised
+from borderpass.kit.i18n import DEFAULT_LOCALE, LOCALES, _, normalise_locale, translations
+from borderpass.web.deps import DbSession, Now
+
+__all__ = [
+    "LANGUAGES",
+    "LOCALE_COOKIE",
+    "WEB",
+    "CsrfFailed",
+    "MaybeCaller",
+    "PageForm",
+    "SignInRequired",
+    "abandon",
+    "csrf_protect",
+    "csrf_token",
+    "error_of",
+    "field_errors",
+    "flash",
+    "page_caller",
+    "page_form",
+    "page_locale",
+    "redirect",
+    "remember_sign_in",
+    "render",
+    "require_page",
+    "safe_next",
+    "sign_out_page",
+    "templates",
+    "text_fields",
+    "tr",
+]
+
+WEB = Path(__file__).resolve().parent
+LOCALE_COOKIE = "locale"
+LANGUAGES = (("zh_Hant", "繁體中文", "zh-Hant-HK"), ("zh_Hans", "简体中文", "zh-Hans"),
+             ("en", "English", "en"))
+_BABEL_LOCALES = {"zh_Hant": "zh_Hant_HK", "zh_Hans": "zh_Hans_CN", "en": "en_HK"}
+_HTML_LANG = {code: tag for code, _name, tag in LANGUAGES}
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message = _("This form has expired or did not come from this site. Go back, reload the "
+                "page and try again.")
+
+
+class SignInRequired(Unauthorised):
+    code = "sign_in_required"
+    message = _("Please sign in to see this page.")
+
+
+def page_locale(request: Request) -> str:
+    """Return the language of the page: the remembered choice, else Traditional Chinese."""
+    chosen = request.cookies.get(LOCALE_COOKIE)
+    return normalise_locale(chosen) if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def tr(locale: str, message: str, **params: Any) -> str:
+    """Translate a marked message for a page and fill in ``{named}`` parameters."""
+    text = translations(locale).gettext(message)
+    return text.format(**params) if params else text
+
+
+def _hk_datetime(locale: str) -> Callable[[datetime | None], str]:
+    def show(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        return format_datetime(value.astimezone(HONG_KONG), "medium", tzinfo=HONG_KONG,
+                               locale=_BABEL_LOCALES[locale])
+    return show
+
+
+def _hk_date(locale: str) -> Callable[[date | None], str]:
+    def show(value: date | None) -> str:
+        if value is None:
+            return ""
+        return format_date(value, "medium", locale=_BABEL_LOCALES[locale])
+    return show
+
+
+def _gettext_callables(locale: str) -> dict[str, Any]:
+    """Jinja's "newstyle" gettext for one request: escaped, with ``%(name)s`` fill-ins."""
+    catalog = translations(locale)
+
+    @pass_context
+    def gettext(context: Any, message: str, **variables: Any) -> str:
+        text = catalog.gettext(message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalog text; fill-ins are escaped
+        return text % variables if variables else text
+
+    @pass_context
+    def ngettext(context: Any, singular: str, plural: str, n: int, **variables: Any) -> str:
+        variables.setdefault("num", n)
+        text = catalog.ngettext(singular, plural, n)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our own catalog text; fill-ins are escaped
+        return text % variables
+
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext}
+
+
+templates = Environment(
+    loader=FileSystemLoader(WEB / "templates"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+# --- sessions, CSRF and the caller -------------------------------------------------
+
+def csrf_token(request: Request) -> str:
+    """Return this session's CSRF token, creating it on first use."""
+    token: str | None = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def csrf_protect(request: Request) -> AsyncIterator[None]:
+    """Refuse any state-changing page request whose form lacks this session's token.
+
+    The form is parsed once (Starlette caches it) and its uploads are closed when the
+    request is done.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        yield
+        return
+    form = await request.form()
+    try:
+        expected = request.session.get("csrf")
+        given = form.get("csrf_token")
+        if not expected or not isinstance(given, str) or not hmac.compare_digest(given, expected):
+            raise CsrfFailed()
+        yield
+    finally:
+        await form.close()
+
+
+async def page_form(request: Request, _checked: Annotated[None, Depends(csrf_protect)]) -> FormData:
+    """Return the submitted form, once its CSRF token has been checked."""
+    return await request.form()
+
+
+PageForm = Annotated[FormData, Depends(page_form)]
+
+
+def remember_sign_in(request: Request, *, token: str, role: str, kind: str, name: str) -> None:
+    """Start a fresh session for a caller who just signed in (a new CSRF token too)."""
+    request.session.clear()
+    request.session.update({"token": token, "role": role, "kind": kind, "name": name})
+    csrf_token(request)
+
+
+def sign_out_page(request: Request, session: Session, now: datetime) -> None:
+    """Revoke the session's access token and forget the session."""
+    token = request.session.get("token")
+    if token:
+        identity.sign_out(session, token, now=now)
+    request.session.clear()
+
+
+def page_caller(request: Request, session: DbSession, now: Now) -> Principal | None:
+    """Return who is signed in to the site, or ``None``; a stale session is forgotten."""
+    token = request.session.get("token")
+    if not token:
+        return None
+    try:
+        return identity.authenticate(session, token, now=now)
+    except Unauthorised:
+        request.session.clear()
+        return None
+
+
+MaybeCaller = Annotated[Principal | None, Depends(page_caller)]
+
+
+def require_page(*roles: str) -> Any:
+    """Return a dependency admitting only a signed-in caller holding one of ``roles``."""
+
+    def check(caller: MaybeCaller) -> Principal:
+        if caller is None:
+            raise SignInRequired()
+        return identity.require_role(caller, *roles)
+
+    return Depends(check)
+
+
+# --- rendering ---------------------------------------------------------------------
+
+def flash(request: Request, message: str, **params: Any) -> None:
+    """Keep a marked message to show once on the next page."""
+    request.session.setdefault("flash", []).append([message, params])
+    request.session["flash"] = request.session["flash"]  # mark the session changed
+
+
+def _take_flashes(request: Request, locale: str) -> list[str]:
+    pending = request.session.pop("flash", [])
+    return [tr(locale, message, **params) for message, params in pending]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return a local path to go to next; anything pointing off the site gives ``default``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page in the caller's language with the shared frame's context."""
+    # An error page for a crash is rendered outside the session middleware.
+    request.scope.setdefault("session", {})
+    locale = page_locale(request)
+    values: dict[str, Any] = {
+        "request": request,
+        "locale": locale,
+        "html_lang": _HTML_LANG[locale],
+        "languages": LANGUAGES,
+        "here": quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                      safe="/?=&"),
+        "csrf_token": csrf_token(request),
+        "signed_in": {key: request.session.get(key) for key in ("role", "kind", "name")}
+        if request.session.get("token") else None,
+        "flashes": _take_flashes(request, locale),
+        "hk_datetime": _hk_datetime(locale),
+        "hk_date": _hk_date(locale),
+        "tr": lambda message, **params: tr(locale, message, **params),
+        "errors": {},
+        "values": {},
+    }
+    values.update(_gettext_callables(locale))
+    values.update(context)
+    html = templates.get_template(template).render(values)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def redirect(path: str) -> RedirectResponse:
+    """Redirect after a form (303: the browser follows with a GET)."""
+    return RedirectResponse(path, status_code=303)
+
+
+# --- form errors -------------------------------------------------------------------
+
+_PROBLEMS = {
+    "missing": _("This field is required."),
+    "string_too_short": _("This is too short: at least {min_length} characters."),
+    "string_too_long": _("This is too long: at most {max_length} characters."),
+    "too_short": _("Give at least one."),
+    "string_pattern_mismatch": _("This is not in the expected form."),
+    "date_from_datetime_parsing": _("Give a date."),
+    "date_parsing": _("Give a date."),
+    "datetime_parsing": _("Give a date and time."),
+    "datetime_from_date_parsing": _("Give a date and time."),
+    "enum": _("Choose one of the options."),
+    "literal_error": _("Choose one of the options."),
+    "bool_parsing": _("Choose yes or no."),
+}
+_OTHER_PROBLEM = _("This value is not accepted.")
+
+
+def field_errors(error: ValidationError, locale: str) -> dict[str, str]:
+    """Translate a schema's validation errors into one message per form field."""
+    found: dict[str, str] = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "form"
+        if field in found:
+            continue
+        empty = item.get("input") in ("", None)
+        message = _PROBLEMS["missing"] if empty else _PROBLEMS.get(str(item["type"]),
+                                                                    _OTHER_PROBLEM)
+        context = {k: v for k, v in (item.get("ctx") or {}).items()
+                   if isinstance(v, int | str)}
+        try:
+            found[field] = tr(locale, message, **context)
+        except (KeyError, IndexError):
+            found[field] = tr(locale, _OTHER_PROBLEM)
+    return found
+
+
+def error_of(error: BorderpassError, locale: str,
+             fields: Iterable[str] = ()) -> dict[str, str]:
+    """Return a platform error as ``{field: message}`` for a form; an error about a field
+    the form does not show goes at the top of the form."""
+    field = error.field if error.field in set(fields) else "form"
+    return {field: error.render(locale)}
+
+
+def abandon(session: Session, error: BorderpassError) -> None:
+    """Undo what the unit of work flushed before an error a form is about to show.
+
+    An error marked ``keep`` (a spent PIN attempt) keeps its writes.
+    """
+    if not error.keep:
+        session.rollback()
+
+
+def text_fields(form: FormData, names: Iterable[str]) -> dict[str, str]:
+    """Return the named text fields of a form, stripped; a missing one is empty."""
+    values: dict[str, str] = {}
+    for name in names:
+        value = form.get(name)
+        values[name] = value.strip() if isinstance(value, str) else ""
+    return values

@@ -1,0 +1,301 @@
+"""The site in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The app is served by uvicorn in a thread on a free 127.0.0.1 port, on a throwaway
+SQLite database loaded with the demo data. Screenshots of the main pages in all three
+languages are saved under ``test-artifacts/screenshots/``.
+
+Skipped, saying why, when no Chromium is installed (``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("BORDERPASS_CHROMIUM") or shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+if CHROMIUM is None:
+    pytest.skip("browser tests skipped: no Chromium found (install Debian's `chromium` "
+                "package or set BORDERPASS_CHROMIUM)", allow_module_level=True)
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - playwright is a dev dependency
+    pytest.skip("browser tests skipped: the playwright package is not installed",
+                allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PHONE = {"width": 360, "height": 780}
+PASSWORD = "borderpass-demo"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[dict[str, Any]]:
+    """Serve the app on a throwaway database with the demo data; yield its URL."""
+    import uvicorn
+
+    from borderpass import demo
+    from borderpass.kit.clock import utcnow
+    from borderpass.kit.db import engine_for, session_factory, unit_of_work
+    from borderpass.migrations import upgrade
+    from borderpass.web.app import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="borderpass-browser-"))
+    url = f"sqlite:///{folder / 'site.sqlite3'}"
+    upgrade(url)
+    engine = engine_for(url)
+    factory = session_factory(engine)
+    with unit_of_work(factory) as session:
+        demo.load(session, now=utcnow())
+    app = create_app()
+    app.state.session_factory = factory
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off", ws="none"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "factory": factory}
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def shoot(page: Page, locale: str, name: str) -> None:
+    folder = ARTIFACTS / locale
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def latest_pin(factory: Any) -> str:
+    from sqlalchemy import select
+
+    from borderpass.identity.models import OutboxMessage
+
+    with factory() as session:
+        body = session.scalars(select(OutboxMessage.body)
+                               .where(OutboxMessage.purpose == "activation_pin")
+                               .order_by(OutboxMessage.created_at.desc()).limit(1)).one()
+    match = re.search(r"\b(\d{6})\b", body)
+    assert match is not None
+    return match.group(1)
+
+
+def new_hkid(body: str) -> str:
+    from borderpass.identity.documents import hkid_check_character
+
+    return f"{body}({hkid_check_character(body)})"
+
+
+def sign_in_staff(page: Page, site: dict[str, Any], username: str) -> None:
+    page.goto(f"{site['url']}/staff/sign-in")
+    page.locator("#f-username").fill(username)
+    page.locator("#f-password").fill(PASSWORD)
+    page.locator("main button[type=submit]").click()
+
+
+def sign_in_resident(page: Page, site: dict[str, Any], number: str = "A123456(3)") -> None:
+    page.goto(f"{site['url']}/sign-in")
+    page.locator("#f-document_number").fill(number)
+    page.locator("#f-password").fill(PASSWORD)
+    page.locator("main button[type=submit]").click()
+
+
+def test_register_in_english_activate_with_pin_and_see_home(page: Page,
+                                                            site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/language/en?next=/register")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "45 minutes" in page.inner_text("main")
+    shoot(page, "en", "register-start")
+    page.get_by_role("button", name="Start registration").click()
+    page.wait_for_url("**/register/details")
+    assert "minutes left." in page.inner_text(".timer")
+    page.get_by_label("Name in Chinese").fill("張小芬")
+    page.get_by_label("Name in English, as on the identity card").fill("CHEUNG Siu Fan")
+    number = page.get_by_label("Identity card number")
+    number.fill("B7654321")  # a wrong check character: said as it is typed
+    expect(page.locator("#c-document_number")).to_contain_text("wrong check character")
+    hkid = new_hkid("B765432")
+    number.fill(hkid)
+    expect(page.locator("#c-document_number")).to_have_text(f"Valid: {hkid}")
+    page.get_by_label("Date of issue").fill("2019-05-02")
+    page.get_by_label("Home Return Permit number").fill("H23456789")
+    page.get_by_label("I will cross the border to the mainland or Macau").check()
+    page.get_by_label("Mobile phone number").fill("+852 6123 4567")
+    expect(page.locator("#c-phone")).to_have_text("Valid: +85261234567")
+    page.get_by_label("Residential address").fill("Flat D, 20/F, 8 Example Street, Sha Tin")
+    page.locator("#f-proof").set_input_files(
+        files=[{"name": "bill.pdf", "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.4\n%proof\n%%EOF\n"}])
+    page.locator("#f-password").fill("a long pass phrase")
+    page.locator("#f-password_again").fill("a long pass phrase")
+    shoot(page, "en", "register-details")
+    page.get_by_role("button", name="Send my details").click()
+    page.wait_for_url("**/register/activate")
+    shoot(page, "en", "register-activate")
+    page.get_by_label("Activation PIN").fill(latest_pin(site["factory"]))
+    page.get_by_role("button", name="Activate", exact=True).click()
+    page.wait_for_url(f"{site['url']}/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Hello, CHEUNG Siu Fan"
+    assert "Your account is active. Welcome." in page.inner_text("main")
+    shoot(page, "en", "resident-home")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{site['url']}/")
+    assert page.get_by_role("link", name="Register", exact=True).first.is_visible()
+
+
+def test_language_switch_on_every_page_is_remembered(page: Page, site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/sign-in")
+    assert page.locator("html").get_attribute("lang") == "zh-Hant-HK"  # the default
+    page.get_by_role("link", name="简体中文").click()
+    assert page.url.endswith("/sign-in")
+    assert page.get_by_role("heading", level=1).inner_text() == "登录"
+    page.goto(f"{site['url']}/register")
+    assert page.get_by_role("heading", level=1).inner_text() == "登记港康码"
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Register for the Health Code"
+
+
+def test_keyboard_reaches_the_skip_link_first(page: Page, site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == "#main"
+
+
+def test_officer_pages(page: Page, site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/language/en?next=/officer/dashboard")
+    assert "/staff/sign-in" in page.url  # roles: sign in first
+    page.get_by_label("User name").fill("officer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/officer/dashboard")
+    assert page.get_by_role("heading", name="Codes issued per day by colour").is_visible()
+    page.get_by_role("link", name="High-risk areas").first.click()
+    page.get_by_label("Region code").fill("CN-GD-ZH")
+    page.get_by_label("Name in English").fill("Zhuhai")
+    page.get_by_label("Name in Chinese").fill("珠海")
+    page.get_by_label("From (Hong Kong time)").fill("2026-11-01T09:00")
+    page.get_by_role("button", name="Declare").click()
+    assert "Recorded." in page.inner_text("main")
+    assert "CN-GD-ZH" in page.inner_text("table")
+    page.get_by_role("link", name="Cases").click()
+    page.get_by_label("Document number").fill("Z437626(A)")
+    page.get_by_label("Close contact").check()
+    page.get_by_label("From (Hong Kong time)").fill("2026-11-20T09:00")
+    page.get_by_role("button", name="Record", exact=True).click()
+    assert "Recorded." in page.inner_text("main")
+    page.goto(f"{site['url']}/officer/help-desk")
+    assert "You may not do this." in page.inner_text("main")  # not a help-desk officer
+
+
+def test_help_desk_registers_a_person(page: Page, site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/language/en?next=/staff/sign-in")
+    sign_in_staff(page, site, "helpdesk")
+    page.wait_for_url("**/officer/help-desk")
+    page.get_by_label("Name in Chinese").fill("何志強")
+    page.get_by_label("Name in English, as on the identity card").fill("HO Chi Keung")
+    page.get_by_label("Identity card number").fill(new_hkid("C234567"))
+    page.get_by_label("Date of issue").fill("2010-01-15")
+    page.get_by_label("Mobile phone number").fill("91112222")
+    page.get_by_label("Residential address").fill("Room 5, 1/F, 9 Help Lane, Yuen Long")
+    page.locator("#f-proof").set_input_files(
+        files=[{"name": "bill.png", "mimeType": "image/png",
+                "buffer": b"\x89PNG\r\n\x1a\n" + b"\0" * 32}])
+    page.locator("#f-password").fill("chosen by him")
+    page.locator("#f-password_again").fill("chosen by him")
+    page.get_by_label("I have seen the original identity document").check()
+    page.get_by_role("button", name="Register and activate").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "The account is active"
+
+
+# --- every main page in every language ----------------------------------------------
+
+PUBLIC = (("home", "/"), ("register", "/register"), ("sign-in", "/sign-in"),
+          ("staff-sign-in", "/staff/sign-in"))
+RESIDENT = (("resident-home", "/"), ("code", "/code"), ("evidence", "/evidence"),
+            ("account", "/account"))
+OFFICER = (("dashboard", "/officer/dashboard"), ("cases", "/officer/cases"),
+           ("testing-orders", "/officer/testing-orders"),
+           ("high-risk-areas", "/officer/high-risk-areas"), ("rule-sets", "/officer/rule-sets"))
+BORDER = (("scan", "/officer/scan"),)
+HELP = (("help-desk", "/officer/help-desk"),)
+
+
+def english_phrases() -> list[str]:
+    """Every English message of two words or more, to spot one left untranslated."""
+    from babel.messages.pofile import read_po
+
+    from borderpass.kit.i18n import _CATALOGS
+
+    with (_CATALOGS / "messages.pot").open("rb") as handle:
+        catalog = read_po(handle)
+    return [str(m.id) for m in catalog if m.id and isinstance(m.id, str)
+            and len(str(m.id).split()) >= 2 and not re.search(r"[{%]", str(m.id))]
+
+
+@pytest.mark.parametrize("locale", ["zh_Hant", "zh_Hans", "en"])
+def test_main_pages_in_each_language(browser: Browser, site: dict[str, Any], locale: str) -> None:
+    phrases = english_phrases() if locale != "en" else []
+    groups: list[tuple[str | None, tuple[tuple[str, str], ...]]] = [
+        (None, PUBLIC), ("resident", RESIDENT), ("officer", OFFICER), ("border", BORDER),
+        ("helpdesk", HELP)]
+    for who, pages in groups:
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        page.goto(f"{site['url']}/language/{locale}?next=/")
+        if who == "resident":
+            sign_in_resident(page, site)
+            page.wait_for_url(f"{site['url']}/")
+        elif who is not None:
+            sign_in_staff(page, site, who)
+            page.wait_for_url("**/officer/**")
+        for name, path in pages:
+            page.goto(f"{site['url']}{path}")
+            assert page.locator("html").get_attribute("lang", timeout=5000)
+            text = page.inner_text("body")
+            assert "Traceback" not in text
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= PHONE["width"], f"{path} is {wide}px wide on a 360px phone"
+            left = [phrase for phrase in phrases if phrase in text]
+            assert not left, f"{locale} {path} shows untranslated text: {left}"
+            shoot(page, locale, name)
+        context.close()
