@@ -49,7 +49,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)]
 Reviewer = Annotated[Principal, require_page(*service.REVIEWER_ROLES)]
 Supervisor = Annotated[Principal, require_page("supervisor")]
 
-PERMIT_TOKEN = "permit_token"  # the session key of the application's access token
+PERMIT_TOKEN = "permit_token"  # noqa: S105 - the session key holding the token, not a secret
 OFFICE_KEY = "permit_office"  # the office an officer last chose
 
 STATUSES = {
