@@ -21,6 +21,8 @@ from borderpass.permits.models import (
 __all__ = [
     "add",
     "active_appointment",
+    "all_offices",
+    "applications_in",
     "appointments_between",
     "checks_of",
     "decided_between",
@@ -46,6 +48,10 @@ def add(session: Session, *rows: object) -> None:
 
 def find_office(session: Session, code: str) -> Office | None:
     return session.scalars(select(Office).where(Office.code == code)).one_or_none()
+
+
+def all_offices(session: Session) -> list[Office]:
+    return list(session.scalars(select(Office).order_by(Office.code)))
 
 
 def get_office(session: Session, office_id: uuid.UUID) -> Office | None:
@@ -122,6 +128,14 @@ def find_application(session: Session, reference: str) -> Application | None:
     return session.scalars(
         select(Application).where(Application.reference == reference)
     ).one_or_none()
+
+
+def applications_in(session: Session, states: tuple[str, ...], *,
+                    needs_supervisor: bool | None = None) -> list[Application]:
+    query = select(Application).where(Application.status.in_(states))
+    if needs_supervisor is not None:
+        query = query.where(Application.needs_supervisor.is_(needs_supervisor))
+    return list(session.scalars(query.order_by(Application.created_at, Application.reference)))
 
 
 def open_applications_of(

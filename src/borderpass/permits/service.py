@@ -58,9 +58,11 @@ __all__ = [
     "APPLICANT_TOKEN_TTL",
     "REVIEWER_ROLES",
     "LetterData",
+    "ReviewDetails",
     "application_view",
     "appointments_on",
     "authorise",
+    "awaiting_supervisor",
     "book",
     "cancel",
     "change",
@@ -70,12 +72,14 @@ __all__ = [
     "decisions_on",
     "get_application",
     "letter_data",
+    "list_offices",
     "list_slots",
     "mark_evidence",
     "normalise_permit_number",
     "policy_view",
     "publish_slots",
     "queue_reminders",
+    "review_details",
     "steps_of",
 ]
 
@@ -413,6 +417,40 @@ def _endorsement_view(endorsement: Endorsement) -> EndorsementView:
     return EndorsementView.model_validate(endorsement, from_attributes=True)
 
 
+@dataclass(frozen=True)
+class ReviewDetails:
+    """What the reviewing officer checks against the originals, beyond the view."""
+
+    name: str
+    relationship_detail: str | None
+    employer: str | None
+    inviter: str | None
+
+
+def review_details(
+    session: Session, application_id: uuid.UUID, *, officer: Principal
+) -> ReviewDetails:
+    """Unseal the applicant's name and give the terms an officer checks at the office."""
+    identity.require_role(officer, *REVIEWER_ROLES)
+    application = get_application(session, application_id)
+    return ReviewDetails(
+        name=open_text("permit.name", application.name_sealed),
+        relationship_detail=application.relationship_detail,
+        employer=application.employer,
+        inviter=application.inviter,
+    )
+
+
+def awaiting_supervisor(session: Session) -> list[ApplicationView]:
+    """List the open applications only a supervisor may decide, oldest first."""
+    waiting = {a.id: a for a in repository.applications_in(session, ("escalated",))}
+    for application in repository.applications_in(session, ("booked", "under_review"),
+                                                  needs_supervisor=True):
+        waiting.setdefault(application.id, application)
+    ordered = sorted(waiting.values(), key=lambda a: (a.created_at, a.reference))
+    return [application_view(session, application) for application in ordered]
+
+
 def steps_of(session: Session, application_id: uuid.UUID) -> list[StepView]:
     """Return an application's history: who did what, and when."""
     get_application(session, application_id)
@@ -430,6 +468,11 @@ def create_office(session: Session, data: OfficeIn, *, now: datetime) -> Office:
     office = Office(code=data.code, name=data.name, address=data.address, created_at=now)
     repository.add(session, office)
     return office
+
+
+def list_offices(session: Session) -> list[Office]:
+    """List the offices that receive applicants, by code."""
+    return repository.all_offices(session)
 
 
 def _office(session: Session, code: str) -> Office:

@@ -25,6 +25,7 @@ from borderpass.kit.errors import BorderpassError, Unauthorised
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import configure_logging, get_logger
 from borderpass.permits import api as permits_api
+from borderpass.permits import pages as permits_pages
 from borderpass.rules import api as rules_api
 from borderpass.web import frames, pages
 from borderpass.web.deps import request_locale
@@ -34,7 +35,8 @@ from borderpass.web.site import WEB, redirect, render, tr
 __all__ = ["PAGE_ROUTERS", "create_app"]
 
 # Every router of HTML pages; each checks the CSRF token of every form it receives.
-PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router, frames.router)
+PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router, frames.router,
+                permits_pages.router)
 
 log = get_logger(__name__)
 

@@ -37,6 +37,7 @@ STAFF_HOME = {
     "health_officer": "/officer/dashboard",
     "help_desk": "/officer/help-desk",
     "border_officer": "/officer/scan",
+    "exit_entry_officer": "/officer/permits",
 }
 Staff = Annotated[Principal, require_page(*identity.STAFF_ROLES)]
 
