@@ -51,6 +51,8 @@ __all__ = [
     "CodeCard",
     "DayCount",
     "PhotoUnreadable",
+    "NOT_A_CODE",
+    "SCAN_PROBLEMS",
     "RuleSetRow",
     "ScanResult",
     "activate_rule_set",
@@ -159,7 +161,7 @@ SCAN_PROBLEMS = {
     "revocation_list_stale": _("The revocation list is too old. Connect to the network to "
                                "fetch a new one."),
 }
-_NOT_A_CODE = _("This is not a health code, or it was not read completely. Scan it again.")
+NOT_A_CODE = _("This is not a health code, or it was not read completely. Scan it again.")
 
 
 def _hk_time(value: datetime, locale: str) -> str:
@@ -234,7 +236,7 @@ def code_pdf(session: Session, person_id: uuid.UUID, *, locale: str, now: dateti
 
 def scan_problem(reason: str | None, *, locale: str) -> str:
     """Say in plain words why a scanned code is not valid."""
-    return tr(locale, SCAN_PROBLEMS.get(reason or "", _NOT_A_CODE))
+    return tr(locale, SCAN_PROBLEMS.get(reason or "", NOT_A_CODE))
 
 
 def verify_scanned(session: Session, text: str, *, locale: str, now: datetime) -> ScanResult:
