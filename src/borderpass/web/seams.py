@@ -27,6 +27,7 @@ function                   service
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -204,10 +205,19 @@ def todays_code(
     except healthcode.NotActive:
         return None
     reasons, steps = _explained(issued, locale=locale, now=now)
-    svg = qr_image(issued.text, "svg", scale=1).decode()
-    svg = svg[svg.index("<svg"):]  # the document's XML declaration does not belong in HTML
-    return CodeCard(colour=cast(Colour, issued.colour), qr_svg=svg,
+    return CodeCard(colour=cast(Colour, issued.colour), qr_svg=_inline_svg(issued.text),
                     valid_until=issued.valid_until, reasons=reasons, next_steps=steps)
+
+
+def _inline_svg(text: str) -> str:
+    """Return the QR code as an SVG element that scales to the width the page gives it."""
+    svg = qr_image(text, "svg", scale=1).decode()
+    svg = svg[svg.index("<svg"):]  # the document's XML declaration does not belong in HTML
+    size = re.search(r' width="(\d+)" height="(\d+)"', svg)
+    if size is not None:
+        svg = svg.replace(size.group(0), f' viewBox="0 0 {size.group(1)} {size.group(2)}"'
+                          ' shape-rendering="crispEdges"', 1)
+    return svg
 
 
 def refresh_code(session: Session, person_id: uuid.UUID, *, now: datetime) -> None:
