@@ -245,7 +245,7 @@ class DayCount:
 
 
 def codes_issued_per_day(session: Session, *, days: int, now: datetime) -> list[DayCount]:
-    """Count the codes issued on each of the last ``days`` Hong Kong days (today last), by colour."""
+    """Count the codes issued on each of the last ``days`` Hong Kong days, by colour."""
     days = max(1, min(days, 366))
     today = hk_date(now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
