@@ -28,7 +28,7 @@ if CHROMIUM is None:
     pytest.skip("browser tests skipped: no Chromium found (install Debian's `chromium` "
                 "package or set BORDERPASS_CHROMIUM)", allow_module_level=True)
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 except ImportError:  # pragma: no cover - playwright is a dev dependency
     pytest.skip("browser tests skipped: the playwright package is not installed",
                 allow_module_level=True)
@@ -85,12 +85,17 @@ def site() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=["--no-sandbox"])
+    yield launched
+    launched.close()
 
 
 @pytest.fixture()
@@ -411,7 +416,8 @@ def fake_camera_video(text: str, path: Path) -> None:
 
 @pytest.mark.skipif(not DECODER.exists(), reason="the camera's QR decoder is not installed "
                     "(needs npm: `make vendor`)")
-def test_camera_reads_and_verifies_a_code(site: dict[str, Any], tmp_path: Path) -> None:
+def test_camera_reads_and_verifies_a_code(playwright: Playwright, site: dict[str, Any],
+                                          tmp_path: Path) -> None:
     from borderpass.healthcode import service as healthcode
     from borderpass.identity import service as identity
     from borderpass.kit.clock import utcnow
@@ -423,12 +429,12 @@ def test_camera_reads_and_verifies_a_code(site: dict[str, Any], tmp_path: Path) 
         text = healthcode.issue(session, person.id, now=utcnow()).text
     video = tmp_path / "code.y4m"
     fake_camera_video(text, video)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--use-fake-ui-for-media-stream",
-                  "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={video}"])
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--use-fake-ui-for-media-stream",
+              "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"])
+    try:
         context = browser.new_context(viewport=PHONE, permissions=["camera"])
         page = context.new_page()
         page.goto(f"{site['url']}/language/en?next=/staff/sign-in")
@@ -439,6 +445,7 @@ def test_camera_reads_and_verifies_a_code(site: dict[str, Any], tmp_path: Path) 
         result = page.locator("#server-result")
         expect(result).to_contain_text("CTM · A1*****(3)", timeout=20000)
         expect(result).to_have_class(re.compile(r"\bgreen\b"))
+    finally:
         browser.close()
 
 
