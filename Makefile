@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CATALOGS := src/borderpass/web/translations
+# The scanner's camera QR decoder (npm package jsqr, pinned in package-lock.json), copied
+# to a git-ignored folder the site serves; without npm the camera is said to be unavailable.
+DECODER := src/borderpass/web/static/vendor/jsQR.js
 
-.PHONY: run test lint bench setup clean translations
+.PHONY: run test lint bench setup clean translations vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,16 +18,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) vendor
 
-run: $(STAMP)
+vendor:
+	@if [ -f $(DECODER) ] && [ $(DECODER) -nt package-lock.json ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --silent && mkdir -p $(dir $(DECODER)) && \
+		cp node_modules/jsqr/dist/jsQR.js $(DECODER); \
+	else echo "npm not found: the scanner's camera decoder is not installed (photo upload" \
+		"and pasted text still work). Install npm and run 'make vendor' to add it."; fi
+
+run: $(STAMP) vendor
 	$(BIN)/pybabel compile -d $(CATALOGS)
 	$(BIN)/borderpass db upgrade
 	$(BIN)/borderpass demo
 	$(BIN)/borderpass serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) vendor
 	$(BIN)/pybabel compile -d $(CATALOGS)
+	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || [ -n "$$BORDERPASS_CHROMIUM" ]; \
+	then echo "Chromium found: the browser tests (tests/web/test_browser.py) will run."; \
+	else echo "No Chromium found: the browser tests will be SKIPPED (apt-get install chromium)."; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -35,7 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules $(dir $(DECODER)) .pytest_cache .mypy_cache .ruff_cache
 
 # Message catalogs: extract the marked strings, merge them into each language's .po and
 # compile the .mo files (the site also reads a .po directly when no .mo is up to date).

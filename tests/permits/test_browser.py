@@ -16,6 +16,7 @@ import pytest
 from tests.web.test_browser import (  # the same served site, browser and helpers
     PHONE,
     browser,
+    playwright,
     shoot,
     sign_in_staff,
     site,
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover - test_browser above has skipped the mod
 
 pytestmark = pytest.mark.slow
 
-__all__ = ["browser", "site"]  # fixtures re-used from the site's browser tests
+__all__ = ["browser", "playwright", "site"]  # fixtures re-used from the site's browser tests
 
 
 def _office_with_slots(factory: Any) -> tuple[str, str]:

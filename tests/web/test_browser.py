@@ -28,7 +28,7 @@ if CHROMIUM is None:
     pytest.skip("browser tests skipped: no Chromium found (install Debian's `chromium` "
                 "package or set BORDERPASS_CHROMIUM)", allow_module_level=True)
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 except ImportError:  # pragma: no cover - playwright is a dev dependency
     pytest.skip("browser tests skipped: the playwright package is not installed",
                 allow_module_level=True)
@@ -36,6 +36,8 @@ except ImportError:  # pragma: no cover - playwright is a dev dependency
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+DECODER = (Path(__file__).resolve().parents[2] / "src" / "borderpass" / "web" / "static"
+           / "vendor" / "jsQR.js")
 PHONE = {"width": 360, "height": 780}
 PASSWORD = "borderpass-demo"
 
@@ -83,12 +85,17 @@ def site() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=["--no-sandbox"])
+    yield launched
+    launched.close()
 
 
 @pytest.fixture()
@@ -245,6 +252,211 @@ def test_help_desk_registers_a_person(page: Page, site: dict[str, Any]) -> None:
     page.get_by_label("I have seen the original identity document").check()
     page.get_by_role("button", name="Register and activate").click()
     assert page.get_by_role("heading", level=1).inner_text() == "The account is active"
+
+
+# --- the whole walk: red code, a lab result, green code, the scanner, the chart -----
+
+def ingest_negative_test(site: dict[str, Any], hkid: str) -> None:
+    """Send a negative PCR result as a laboratory does: CSV to the lab API with its key."""
+    import json
+    import urllib.request
+    from datetime import timedelta
+
+    from borderpass.evidence import service as evidence
+    from borderpass.kit.clock import utcnow
+    from borderpass.kit.db import unit_of_work
+
+    with unit_of_work(site["factory"]) as session:
+        _source, key = evidence.create_source(session, "Walk Laboratory", "lab", now=utcnow())
+    collected = utcnow() - timedelta(hours=3)
+    batch = ("specimen_id,document_kind,document_number,collected_at,reported_at,method,result,"
+             f"lab\nWALK-1,hkid,{hkid},{collected.isoformat()},{utcnow().isoformat()},PCR,"
+             "negative,Walk Laboratory\n")
+    request = urllib.request.Request(  # noqa: S310 - our own test server on 127.0.0.1
+        f"{site['url']}/api/evidence/tests", data=batch.encode(), method="POST",
+        headers={"Content-Type": "text/csv", "X-API-Key": key})
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        report = json.load(answer)
+    assert answer.status == 200 and report["inserted"] == 1, report
+
+
+def test_walk_red_code_lab_result_green_code_scanner_and_chart(
+    browser: Browser, site: dict[str, Any]
+) -> None:
+    from borderpass.web import seams
+
+    url = site["url"]
+    resident = browser.new_context(viewport=PHONE, device_scale_factor=2)
+    page = resident.new_page()
+    page.goto(f"{url}/language/en?next=/register")
+    page.get_by_role("button", name="Start registration").click()
+    page.wait_for_url("**/register/details")
+    hkid = new_hkid("D246813")
+    page.get_by_label("Name in Chinese").fill("黃綠生")
+    page.get_by_label("Name in English, as on the identity card").fill("WONG Luk Sang")
+    page.get_by_label("Identity card number").fill(hkid)
+    page.get_by_label("Date of issue").fill("2016-08-12")
+    page.get_by_label("Home Return Permit number").fill("H97531864")
+    page.get_by_label("I will cross the border to the mainland or Macau").check()
+    page.get_by_label("Mobile phone number").fill("+852 6555 0123")
+    page.get_by_label("Residential address").fill("Flat G, 6/F, 5 Walk Road, Tai Po")
+    page.locator("#f-proof").set_input_files(
+        files=[{"name": "bill.pdf", "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.4\n%proof\n%%EOF\n"}])
+    page.locator("#f-password").fill("walking to green")
+    page.locator("#f-password_again").fill("walking to green")
+    page.get_by_role("button", name="Send my details").click()
+    page.wait_for_url("**/register/activate")
+    page.get_by_label("Activation PIN").fill(latest_pin(site["factory"]))
+    page.get_by_role("button", name="Activate", exact=True).click()
+    page.wait_for_url(f"{url}/")
+
+    # No test yet: a red code, with why and what to do.
+    page.get_by_role("link", name="Open today's code").click()
+    page.wait_for_url("**/code")
+    card = page.locator("section.code")
+    expect(card).to_have_class(re.compile(r"\bred\b"))
+    expect(card.locator(".colour")).to_have_text("Red code")
+    assert "No negative test collected within the last 48 hours." in card.inner_text()
+    assert "Your code turns green when the negative result arrives." in card.inner_text()
+    shoot(page, "en", "code-red")
+
+    ingest_negative_test(site, hkid)
+    page.get_by_role("button", name="Refresh my code").click()
+    page.wait_for_url("**/code")
+    expect(card).to_have_class(re.compile(r"\bgreen\b"))
+    expect(card.locator(".colour")).to_have_text("Green code")
+    assert "What to do" not in card.inner_text()
+    screenshot = ARTIFACTS / "en" / "code-green.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+    code_text = seams.decode_photo(screenshot.read_bytes())
+    resident.close()
+
+    # The border officer verifies the code from the screenshot of the code page.
+    officer = browser.new_context(viewport=PHONE)
+    scanner = officer.new_page()
+    scanner.goto(f"{url}/language/en?next=/staff/sign-in")
+    sign_in_staff(scanner, site, "border")
+    scanner.wait_for_url("**/officer/scan")
+    scanner.locator("#f-photo").set_input_files(str(screenshot))
+    scanner.locator("#photo-form button[type=submit]").click()
+    result = scanner.locator("#server-result")
+    expect(result).to_have_class(re.compile(r"\bgreen\b"))
+    masked = f"{hkid[:2]}*****{hkid[-3:]}"
+    expect(result).to_contain_text("Green code")
+    expect(result).to_contain_text(f"WLS · {masked}")
+    shoot(scanner, "en", "scan-green")
+
+    # Offline: the page and the lists it fetched earlier are kept on the device.
+    scanner.goto(f"{url}/officer/scan")
+    scanner.wait_for_function(
+        "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
+    scanner.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    officer.set_offline(True)
+    reloaded = scanner.reload()
+    assert reloaded is not None and reloaded.from_service_worker  # kept by the worker
+    assert scanner.evaluate("navigator.onLine") is False
+    expect(scanner.locator("#lists-status")).to_contain_text("fetched at")
+    scanner.locator("#f-code_text").fill(code_text)
+    scanner.locator("#text-form button[type=submit]").click()
+    device = scanner.locator("#device-result")
+    expect(device).to_be_visible()
+    expect(device).to_have_attribute("data-result", "valid")
+    expect(device).to_have_class(re.compile(r"\bgreen\b"))
+    expect(device).to_contain_text("Green code")
+    expect(device).to_contain_text(f"WLS · {masked}")
+    expect(device).to_contain_text("Checked on this device")
+    forged = code_text[:-6] + ("A" if code_text[-6] != "A" else "B") + code_text[-5:]
+    scanner.locator("#f-code_text").fill(forged)
+    scanner.locator("#text-form button[type=submit]").click()
+    expect(device).to_have_attribute("data-result", "invalid")
+    expect(device).to_contain_text("Not valid")
+    shoot(scanner, "en", "scan-offline")
+    if DECODER.exists():  # the photo is read in the browser by the served QR decoder
+        scanner.locator("#f-photo").set_input_files(str(screenshot))
+        scanner.locator("#photo-form button[type=submit]").click()
+        expect(device).to_have_attribute("data-result", "valid")
+        expect(device).to_contain_text(f"WLS · {masked}")
+    officer.set_offline(False)
+    officer.close()
+
+    # The health officer's dashboard charts the codes issued today, by colour.
+    health = browser.new_context(viewport=PHONE)
+    board = health.new_page()
+    board.goto(f"{url}/language/en?next=/staff/sign-in")
+    sign_in_staff(board, site, "officer")
+    board.wait_for_url("**/officer/dashboard")
+    chart = board.locator("section.chart svg")
+    expect(chart).to_be_visible()
+    assert chart.locator("rect.bar-green").count() >= 1
+    assert chart.locator("rect.bar-red").count() >= 1
+    shoot(board, "en", "dashboard-chart")
+    health.close()
+
+
+def fake_camera_video(text: str, path: Path) -> None:
+    """Write a Y4M video of a QR code, for Chromium's fake camera."""
+    import io
+
+    from PIL import Image
+
+    from borderpass.healthcode.qr import qr_image
+
+    width, height = 640, 480
+    code = Image.open(io.BytesIO(qr_image(text, "png", scale=5))).convert("L")
+    frame = Image.new("L", (width, height), 255)
+    frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
+    chroma = bytes([128]) * (width * height // 4)
+    with path.open("wb") as video:
+        video.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(10):
+            video.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
+
+
+@pytest.mark.skipif(not DECODER.exists(), reason="the camera's QR decoder is not installed "
+                    "(needs npm: `make vendor`)")
+def test_camera_reads_and_verifies_a_code(playwright: Playwright, site: dict[str, Any],
+                                          tmp_path: Path) -> None:
+    from borderpass.healthcode import service as healthcode
+    from borderpass.identity import service as identity
+    from borderpass.kit.clock import utcnow
+    from borderpass.kit.db import unit_of_work
+
+    with unit_of_work(site["factory"]) as session:
+        person = identity.find_person(session, "hkid", "A123456(3)")
+        assert person is not None
+        text = healthcode.issue(session, person.id, now=utcnow()).text
+    video = tmp_path / "code.y4m"
+    fake_camera_video(text, video)
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--use-fake-ui-for-media-stream",
+              "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = browser.new_context(viewport=PHONE, permissions=["camera"])
+        page = context.new_page()
+        page.goto(f"{site['url']}/language/en?next=/staff/sign-in")
+        sign_in_staff(page, site, "border")
+        page.wait_for_url("**/officer/scan")
+        page.wait_for_function("window.jsQR !== undefined", timeout=10000)
+        page.get_by_role("button", name="Start the camera").click()
+        result = page.locator("#server-result")
+        expect(result).to_contain_text("CTM · A1*****(3)", timeout=20000)
+        expect(result).to_have_class(re.compile(r"\bgreen\b"))
+    finally:
+        browser.close()
+
+
+def test_camera_button_explains_when_there_is_no_camera(page: Page,
+                                                         site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/language/en?next=/staff/sign-in")
+    sign_in_staff(page, site, "border")
+    page.wait_for_url("**/officer/scan")
+    page.get_by_role("button", name="Start the camera").click()
+    expect(page.locator("#camera-status")).to_contain_text(
+        "Camera scanning is unavailable on this device or browser.")
 
 
 # --- every main page in every language ----------------------------------------------

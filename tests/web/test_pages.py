@@ -337,13 +337,3 @@ def test_code_card_shows_colour_validity_and_reasons(client: Any, register_perso
     assert 'class="code red"' in shown.text and "Red code" in shown.text
     assert "Valid until 26 Nov 2026, 10:00:00\u202fpm" in shown.text
     assert "more than 48 hours ago" in shown.text and "turns green" in shown.text
-
-
-def test_seams_say_plainly_they_are_not_connected(client: Any, staff_token: Any) -> None:
-    english(client)
-    sign_in_staff(client, staff_token, "border_officer")
-    page = client.get("/officer/scan")
-    answer = client.post("/officer/scan/text", data={"csrf_token": csrf_of(page.text),
-                                                     "code_text": "HC1:..."})
-    assert answer.status_code == 503
-    assert "This service is not available yet." in answer.text

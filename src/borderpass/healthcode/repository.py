@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
 
-__all__ = ["add", "live_codes", "revocations_since", "status_of"]
+__all__ = ["add", "count_issued", "live_codes", "revocations_since", "status_of"]
 
 
 def add(session: Session, *rows: object) -> None:
@@ -46,3 +46,20 @@ def last_seq(session: Session) -> int:
 
 def status_of(session: Session, person_id: uuid.UUID) -> PersonStatus | None:
     return session.get(PersonStatus, person_id)
+
+
+def count_issued(session: Session, edges: list[datetime]) -> list[tuple[int, str, int]]:
+    """Count codes issued in each interval ``[edges[i], edges[i + 1])`` by colour.
+
+    Returns ``(interval index, colour, count)`` rows; one query, whatever the database.
+    """
+    if len(edges) < 2:
+        return []
+    bucket = case(*((HealthCode.issued_at < edge, index)
+                    for index, edge in enumerate(edges[1:])), else_=-1)
+    rows = session.execute(
+        select(bucket.label("bucket"), HealthCode.colour, func.count())
+        .where(HealthCode.issued_at >= edges[0], HealthCode.issued_at < edges[-1])
+        .group_by(bucket, HealthCode.colour)
+    )
+    return [(int(index), str(colour), int(count)) for index, colour, count in rows]

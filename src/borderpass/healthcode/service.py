@@ -6,7 +6,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from borderpass.healthcode.lists import REVOCATIONS, TRUST_LIST, TrustStore, iso
 from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
 from borderpass.healthcode.verifier import Verdict, verify
 from borderpass.identity import service as identity
-from borderpass.kit.clock import end_of_day
+from borderpass.kit.clock import HONG_KONG, end_of_day, hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Forbidden
 from borderpass.kit.events import Event, subscribe
@@ -28,7 +28,9 @@ from borderpass.rules import service as rules
 from borderpass.rules.status import Status
 
 __all__ = [
+    "DayCount",
     "IssuedCode",
+    "codes_issued_per_day",
     "export",
     "issue",
     "reevaluate",
@@ -229,3 +231,28 @@ def rotate_key(*, now: datetime) -> str:
     key = keystore().rotate(CODE_KEYS, now=now, grace=grace)
     log.info("signing.key_rotated", kid=key.kid.hex())
     return key.kid.hex()
+
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Codes issued on one Hong Kong day, by colour."""
+
+    day: date
+    green: int
+    amber: int
+    red: int
+
+
+def codes_issued_per_day(session: Session, *, days: int, now: datetime) -> list[DayCount]:
+    """Count the codes issued on each of the last ``days`` Hong Kong days, by colour."""
+    days = max(1, min(days, 366))
+    today = hk_date(now)
+    dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    edges = [datetime.combine(day, time(0), tzinfo=HONG_KONG).astimezone(UTC)
+             for day in [*dates, today + timedelta(days=1)]]
+    counts: dict[tuple[int, str], int] = {}
+    for index, colour, count in repository.count_issued(session, edges):
+        counts[(index, colour)] = counts.get((index, colour), 0) + count
+    return [DayCount(day, counts.get((index, "green"), 0), counts.get((index, "amber"), 0),
+                     counts.get((index, "red"), 0)) for index, day in enumerate(dates)]

@@ -13,17 +13,20 @@ from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse
 from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
 from borderpass.evidence import service as evidence
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
+from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
 from borderpass.kit.i18n import _
 from borderpass.web import seams
 from borderpass.web.deps import DbSession, Now
 from borderpass.web.site import (
+    WEB,
     PageForm,
     abandon,
     csrf_protect,
@@ -95,24 +98,45 @@ def help_desk_print(request: Request, person_id: uuid.UUID, session: DbSession, 
 
 # --- the scanner -------------------------------------------------------------------
 
+SCANNER_DECODER = WEB / "static" / "vendor" / "jsQR.js"
+SCANNER_WORKER = WEB / "static" / "js" / "scan-sw.js"
+
+
+def _scan_page(request: Request, status: int = 200, result: seams.ScanResult | None = None,
+               errors: dict[str, str] | None = None) -> Response:
+    return render(request, "officer/scan.html", status=status, result=result,
+                  errors=errors or {}, camera_decoder=SCANNER_DECODER.exists(),
+                  code_prefix=get_settings().code_prefix, scan_problems=seams.SCAN_PROBLEMS,
+                  not_a_code=seams.NOT_A_CODE)
+
+
 @router.get("/officer/scan")
 def scan_page(request: Request, _caller: BorderOfficer) -> Response:
     """Show the scanner: camera, photo or pasted text."""
-    return render(request, "officer/scan.html", result=None)
+    return _scan_page(request)
+
+
+@router.get("/officer/scan-worker.js")
+def scan_worker() -> Response:
+    """Serve the scanner's service worker, which keeps the scanner working offline.
+
+    It is served from ``/officer/`` so that it may control the scanner page.
+    """
+    return FileResponse(SCANNER_WORKER, media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
 
 
 def _scan(request: Request, session: DbSession, now: datetime, text: str) -> Response:
     locale = page_locale(request)
     if not text:
-        return render(request, "officer/scan.html", status=422, result=None,
-                      errors={"code_text": tr(locale, _("Paste the text of a code."))})
+        return _scan_page(request, 422,
+                          errors={"code_text": tr(locale, _("Paste the text of a code."))})
     try:
         result = seams.verify_scanned(session, text, locale=locale, now=now)
     except BorderpassError as error:
         abandon(session, error)
-        return render(request, "officer/scan.html", status=error.status, result=None,
-                      errors={"form": error.render(locale)})
-    return render(request, "officer/scan.html", result=result)
+        return _scan_page(request, error.status, errors={"form": error.render(locale)})
+    return _scan_page(request, result=result)
 
 
 @router.post("/officer/scan/text")
@@ -129,13 +153,13 @@ async def scan_photo(request: Request, session: DbSession, now: Now, _caller: Bo
     upload = form.get("photo")
     locale = page_locale(request)
     if not isinstance(upload, UploadFile):
-        return render(request, "officer/scan.html", status=422, result=None,
-                      errors={"photo": tr(locale, _("Choose a photo of the code."))})
+        return _scan_page(request, 422,
+                          errors={"photo": tr(locale, _("Choose a photo of the code."))})
     try:
         text = seams.decode_photo(await upload.read(10 * 1024 * 1024))
     except BorderpassError as error:
-        return render(request, "officer/scan.html", status=error.status, result=None,
-                      errors={"form": error.render(locale)})
+        return _scan_page(request, error.status, errors={error.field or "form":
+                                                         error.render(locale)})
     return _scan(request, session, now, text)
 
 

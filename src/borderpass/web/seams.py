@@ -1,50 +1,59 @@
 """Where the health code and rule pages meet the health code and rules services.
 
 The pages in ``web/frames.py`` (today's code, the printable code, the scanner, the
-dashboard chart and the rule sets) are complete frames: navigation, forms, roles,
-CSRF, translations and the display of a result. What they show comes from the
-functions below, which are the only place that needs the ``healthcode`` and ``rules``
-services. Until those services exist each function says so honestly: it returns
-nothing to show (``None`` or an empty list) or raises ``NotYetAvailable``, and the page
-tells the person in their language.
-
-To connect them, replace the body of each function with a call to the service; keep
-the signatures and the returned types, which the templates and tests rely on:
+dashboard chart and the rule sets) are frames: navigation, forms, roles, CSRF,
+translations and the display of a result. What they show comes from the functions
+below, the only place in the site that calls the ``healthcode`` and ``rules`` services.
+They use those services' public functions only:
 
 =========================  ==========================================================
-function                   fill in with
+function                   service
 =========================  ==========================================================
-``todays_code``            healthcode: issue (or reuse) today's signed code; the QR as
-                           SVG (segno), the colour, valid-until, and the reasons of
-                           the status (rules) in the page's language with what to do
-``refresh_code``           healthcode: re-evaluate the status and reissue the code
-``code_pdf``               healthcode: the day's code as a one-page PDF
-``verify_scanned``         healthcode: verify a scanned token offline with the last
-                           trust list and revocation list
+``todays_code``            healthcode ``issue`` (today's signed code, reused while it
+                           holds), the QR as SVG, and the reasons of the status in
+                           the page's language (rules ``status_view``) with what to do
+``refresh_code``           healthcode ``reevaluate`` then ``issue``
+``code_pdf``               healthcode ``issue``; a one-page PDF made here (reportlab)
+``verify_scanned``         healthcode ``verify_code``: the offline verifier with the
+                           trust list and revocation list as they are now
 ``decode_photo``           zxing-cpp: read the QR in an uploaded photo
-``codes_issued_per_day``   healthcode: codes issued per Hong Kong day by colour
-``rule_sets``              rules: the rule sets on file, the active one marked
-``load_rule_set``          rules: check and store a rule set (JSON)
-``activate_rule_set``      rules: make a rule set the active one
+``codes_issued_per_day``   healthcode ``codes_issued_per_day``
+``rule_sets``              rules ``list_rule_sets``
+``load_rule_set``          rules ``load``
+``activate_rule_set``      rules ``activate``
 =========================  ==========================================================
 """
 
 from __future__ import annotations
 
+import io
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, cast
 
+from babel.dates import format_datetime
 from sqlalchemy.orm import Session
 
-from borderpass.kit.errors import BorderpassError
+from borderpass.healthcode import service as healthcode
+from borderpass.healthcode.qr import qr_image
+from borderpass.identity import service as identity
+from borderpass.kit.clock import HONG_KONG
+from borderpass.kit.config import get_settings
+from borderpass.kit.errors import InvalidInput, NotFound
 from borderpass.kit.i18n import _
+from borderpass.rules import service as rules
+from borderpass.rules.schemas import RuleSetView
+from borderpass.web.printing import code_sheet
+from borderpass.web.site import tr
 
 __all__ = [
     "CodeCard",
     "DayCount",
-    "NotYetAvailable",
+    "PhotoUnreadable",
+    "NOT_A_CODE",
+    "SCAN_PROBLEMS",
     "RuleSetRow",
     "ScanResult",
     "activate_rule_set",
@@ -52,19 +61,24 @@ __all__ = [
     "codes_issued_per_day",
     "decode_photo",
     "load_rule_set",
+    "next_steps",
     "refresh_code",
     "rule_sets",
+    "scan_problem",
     "todays_code",
     "verify_scanned",
 ]
 
 Colour = Literal["green", "amber", "red"]
+_RULE_LANGUAGE = {"zh_Hant": "zh-Hant", "zh_Hans": "zh-Hans", "en": "en"}
+_BABEL_LOCALE = {"zh_Hant": "zh_Hant_HK", "zh_Hans": "zh_Hans_CN", "en": "en_HK"}
+_MAX_PHOTO_PIXELS = 40_000_000
 
 
-class NotYetAvailable(BorderpassError):
-    code = "not_yet_available"
-    status = 503
-    message = _("This service is not available yet. Please try again later.")
+class PhotoUnreadable(InvalidInput):
+    code = "photo_unreadable"
+    message = _("No health code could be read in this photo. Take it again, straight on, "
+                "with the whole code in the picture.")
 
 
 @dataclass(frozen=True)
@@ -111,52 +125,204 @@ class RuleSetRow:
     active: bool
 
 
+# What to do, for each rule of the packaged rule set; a rule set loaded later may name
+# rules of its own, which get the general advice of their colour.
+NEXT_STEPS = {
+    "HK-RED-TEST-48H": _("Get tested at a community testing centre or a recognised "
+                         "laboratory. Your code turns green when the negative result "
+                         "arrives."),
+    "HK-RED-POSITIVE": _("Stay at home and follow the instructions of the Department of "
+                         "Health. Your code turns green by itself 14 days after the positive "
+                         "test, if no new result says otherwise."),
+    "HK-RED-FLAG": _("Follow the instructions of the health officers. Your code turns "
+                     "green when they lift the isolation or quarantine."),
+    "HK-RED-TESTING-ORDER": _("Get tested as the compulsory testing order requires. Your "
+                              "code turns green when the negative result arrives."),
+    "HK-RED-HIGH-RISK-AREA": _("Watch for symptoms and get tested if you feel unwell. Your "
+                               "code turns green by itself 14 days after your visit."),
+    "HK-AMBER-EXPOSURE": _("Get tested and watch for symptoms. Your code turns green by "
+                           "itself 21 days after the visit."),
+}
+_GENERAL_STEP = {
+    "red": _("Do not cross the border. Follow the instructions of the health officers."),
+    "amber": _("Get tested and watch for symptoms."),
+}
+_CHANGES_AT = _("Unless new results arrive, your code changes by itself at {time}.")
+
+SCAN_PROBLEMS = {
+    "expired": _("The code has expired. Ask the holder to refresh it."),
+    "revoked": _("The code has been withdrawn: the holder's status has changed."),
+    "not_yet_valid": _("The code is dated in the future. Check the device's clock."),
+    "bad_signature": _("The signature does not match: the code is forged or damaged."),
+    "wrong_issuer": _("The code names an issuer its key does not belong to."),
+    "key_not_valid": _("The code was signed after its key was retired."),
+    "unknown_issuer": _("The code was signed by a key that is not on the trust list."),
+    "trust_list_stale": _("The trust list is too old. Connect to the network to fetch a new "
+                          "one."),
+    "revocation_list_stale": _("The revocation list is too old. Connect to the network to "
+                               "fetch a new one."),
+}
+NOT_A_CODE = _("This is not a health code, or it was not read completely. Scan it again.")
+
+
+def _hk_time(value: datetime, locale: str) -> str:
+    return format_datetime(value.astimezone(HONG_KONG), "medium", tzinfo=HONG_KONG,
+                           locale=_BABEL_LOCALE.get(locale, "en_HK"))
+
+
+def next_steps(rule_ids: list[str], colour: str, *, locale: str) -> list[str]:
+    """Return what a resident should do about the rules their status fails, in plain words."""
+    steps: list[str] = []
+    for rule_id in rule_ids:
+        step = NEXT_STEPS.get(rule_id, _GENERAL_STEP.get(colour, ""))
+        if step and tr(locale, step) not in steps:
+            steps.append(tr(locale, step))
+    if not steps and colour in _GENERAL_STEP:
+        steps.append(tr(locale, _GENERAL_STEP[colour]))
+    return steps
+
+
+def _explained(issued: healthcode.IssuedCode, *, locale: str,
+               now: datetime) -> tuple[list[str], list[str]]:
+    if issued.colour == "green":
+        return [], []
+    view = rules.status_view(issued.status, now=now)
+    language = _RULE_LANGUAGE.get(locale, "en")
+    reasons = [reason.description.get(language) or reason.description.get("en") or reason.rule
+               for reason in view.reasons]
+    steps = next_steps([reason.rule for reason in view.reasons], issued.colour, locale=locale)
+    if view.changes_at is not None:
+        steps.append(tr(locale, _CHANGES_AT, time=_hk_time(view.changes_at, locale)))
+    return reasons, steps
+
+
 def todays_code(
     session: Session, person_id: uuid.UUID, *, locale: str, now: datetime
 ) -> CodeCard | None:
     """Return today's code of a resident, or ``None`` while no code can be issued."""
-    return None
+    try:
+        issued = healthcode.issue(session, person_id, now=now)
+    except healthcode.NotActive:
+        return None
+    reasons, steps = _explained(issued, locale=locale, now=now)
+    return CodeCard(colour=cast(Colour, issued.colour), qr_svg=_inline_svg(issued.text),
+                    valid_until=issued.valid_until, reasons=reasons, next_steps=steps)
+
+
+def _inline_svg(text: str) -> str:
+    """Return the QR code as an SVG element that scales to the width the page gives it."""
+    svg = qr_image(text, "svg", scale=1).decode()
+    svg = svg[svg.index("<svg"):]  # the document's XML declaration does not belong in HTML
+    size = re.search(r' width="(\d+)" height="(\d+)"', svg)
+    if size is not None:
+        svg = svg.replace(size.group(0), f' viewBox="0 0 {size.group(1)} {size.group(2)}"'
+                          ' shape-rendering="crispEdges"', 1)
+    return svg
 
 
 def refresh_code(session: Session, person_id: uuid.UUID, *, now: datetime) -> None:
     """Re-evaluate a resident's status and reissue today's code."""
-    raise NotYetAvailable()
+    healthcode.reevaluate(session, [person_id], now=now)
+    healthcode.issue(session, person_id, now=now)
 
 
 def code_pdf(session: Session, person_id: uuid.UUID, *, locale: str, now: datetime) -> bytes:
     """Return today's code of a resident as a printable PDF."""
-    raise NotYetAvailable()
+    issued = healthcode.issue(session, person_id, now=now)
+    person = identity.get_person(session, person_id)
+    reasons, steps = _explained(issued, locale=locale, now=now)
+    colour_name = {"green": _("Green code"), "amber": _("Amber code"), "red": _("Red code")}
+    return code_sheet(
+        locale=locale, qr_png=qr_image(issued.text, "png", scale=8), colour=issued.colour,
+        title=tr(locale, _("Health Code")), colour_text=tr(locale, colour_name[issued.colour]),
+        holder=f"{person.initials} · {person.doc_masked}",
+        valid_text=tr(locale, _("Valid until {time}"),
+                      time=_hk_time(issued.valid_until, locale)),
+        printed_text=tr(locale, _("Printed at {time}. Print a new one each day."),
+                        time=_hk_time(now, locale)),
+        notes=reasons + steps,
+    )
+
+
+def scan_problem(reason: str | None, *, locale: str) -> str:
+    """Say in plain words why a scanned code is not valid."""
+    return tr(locale, SCAN_PROBLEMS.get(reason or "", NOT_A_CODE))
 
 
 def verify_scanned(session: Session, text: str, *, locale: str, now: datetime) -> ScanResult:
     """Verify the text of a scanned code offline."""
-    raise NotYetAvailable()
+    verdict = healthcode.verify_code(session, text.strip(), now=now)
+    holder = verdict.holder or {}
+    if verdict.valid:
+        return ScanResult(valid=True, colour=cast(Colour, verdict.colour),
+                          initials=holder.get("initials", ""),
+                          document_masked=holder.get("document", ""),
+                          valid_until=verdict.valid_until)
+    return ScanResult(valid=False, colour=None, initials=holder.get("initials", ""),
+                      document_masked=holder.get("document", ""),
+                      valid_until=verdict.valid_until,
+                      problem=scan_problem(verdict.reason, locale=locale))
 
 
 def decode_photo(content: bytes) -> str:
-    """Return the text of the QR code in a photo."""
-    raise NotYetAvailable()
+    """Return the text of the QR code in a photo.
+
+    Raises:
+        PhotoUnreadable: the photo cannot be read or holds no QR code.
+    """
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        picture = Image.open(io.BytesIO(content))
+        if picture.width * picture.height > _MAX_PHOTO_PIXELS:
+            raise PhotoUnreadable(field="photo")
+        picture.load()
+        found = zxingcpp.read_barcodes(picture.convert("L"))
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
+        raise PhotoUnreadable(field="photo") from None
+    texts = [code.text for code in found if code.valid and code.text]
+    if not texts:
+        raise PhotoUnreadable(field="photo")
+    prefix = get_settings().code_prefix
+    return next((text for text in texts if text.startswith(prefix)), texts[0])
 
 
 def codes_issued_per_day(session: Session, *, days: int, now: datetime) -> list[DayCount]:
     """Return the codes issued on each of the last ``days`` Hong Kong days, by colour."""
-    return []
+    return [DayCount(day.day, day.green, day.amber, day.red)
+            for day in healthcode.codes_issued_per_day(session, days=days, now=now)]
+
+
+def _row(view: RuleSetView) -> RuleSetRow:
+    return RuleSetRow(id=view.id, name=view.identifier, version=view.version,
+                      loaded_at=view.loaded_at, active=view.active)
 
 
 def rule_sets(session: Session) -> list[RuleSetRow]:
     """Return the rule sets on file, newest first."""
-    return []
+    found = [_row(view) for view in rules.list_rule_sets(session)]
+    return sorted(found, key=lambda row: row.loaded_at, reverse=True)
+
+
+def _one(session: Session, rule_set_id: uuid.UUID) -> RuleSetRow:
+    for row in rule_sets(session):
+        if row.id == rule_set_id:
+            return row
+    raise NotFound(field="rule_set_id")
 
 
 def load_rule_set(
     session: Session, content: bytes, *, officer: uuid.UUID, now: datetime
 ) -> RuleSetRow:
     """Check and store a rule set given as JSON."""
-    raise NotYetAvailable()
+    loaded = rules.load(session, content, officer=officer, now=now)
+    return _one(session, loaded.id)
 
 
 def activate_rule_set(
     session: Session, rule_set_id: uuid.UUID, *, officer: uuid.UUID, now: datetime
 ) -> RuleSetRow:
     """Make a rule set the one in force."""
-    raise NotYetAvailable()
+    active = rules.activate(session, rule_set_id, officer=officer, now=now)
+    return _one(session, active.id)
