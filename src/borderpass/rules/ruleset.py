@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
 from borderpass.rules.certlogic import validate
+from borderpass.rules.compiler import Compiled, compile_expression
 from borderpass.rules.schemas import LANGUAGES, RuleSetDocument
 
 __all__ = [
@@ -51,6 +52,17 @@ class Rule:
     valid_from: datetime
     valid_to: datetime
     logic: Any
+    check: Compiled = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    """The logic compiled once (see :mod:`borderpass.rules.compiler`)."""
+
+    def __post_init__(self) -> None:
+        if self.check is None:
+            object.__setattr__(self, "check", compile_expression(self.logic))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Closures do not pickle: a copy compiles its logic again.
+        return (Rule, (self.identifier, self.version, self.colour, self.description,
+                       self.valid_from, self.valid_to, self.logic))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from borderpass.evidence.schemas import PersonFacts
-from borderpass.rules.certlogic import CertLogicError, evaluate_valid
+from borderpass.rules.certlogic import CertLogicError
 from borderpass.rules.ruleset import Rule, RuleSet
 
 __all__ = ["FAR_FUTURE", "Status", "certlogic_data", "evaluate", "instant_text"]
@@ -67,19 +67,24 @@ def certlogic_data(facts: PersonFacts) -> dict[str, Any]:
     }
 
 
-def _failing(rule_set: RuleSet, data: dict[str, Any], at: datetime) -> tuple[Rule, ...]:
+def _failing_mask(rules: tuple[Rule, ...], data: dict[str, Any], at: datetime) -> int:
+    """Return the rules failing at ``at`` as a bit mask (bit ``n`` for ``rules[n]``)."""
     data["external"]["validationClock"] = instant_text(at)
-    failing = []
-    for rule in rule_set.rules:
-        if not rule.valid_from <= at < rule.valid_to:
-            continue
-        try:
-            passed = evaluate_valid(rule.logic, data) is True
-        except CertLogicError:
-            passed = False  # a rule that cannot be decided does not let anyone through
-        if not passed:
-            failing.append(rule)
-    return tuple(failing)
+    mask, bit = 0, 1
+    for rule in rules:
+        if rule.valid_from <= at < rule.valid_to:
+            try:
+                passed = rule.check(data) is True
+            except CertLogicError:
+                passed = False  # a rule that cannot be decided does not let anyone through
+            if not passed:
+                mask |= bit
+        bit <<= 1
+    return mask
+
+
+def _failing(rules: tuple[Rule, ...], mask: int) -> tuple[Rule, ...]:
+    return tuple(rule for index, rule in enumerate(rules) if mask >> index & 1)
 
 
 def _colour(failing: tuple[Rule, ...]) -> str:
@@ -137,17 +142,17 @@ def evaluate(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> Status:
         change by itself).
     """
     data = certlogic_data(facts)
-    failing = _failing(rule_set, data, now)
-    current = (_colour(failing), failing)
+    rules = rule_set.rules
+    # The colour follows from the failing rules, so the status changes exactly when they do.
+    current = _failing_mask(rules, data, now)
     changes_at = None
     for candidate in _candidates(facts, rule_set, now):
         # Comparisons flip either at the instant (``before``) or just after it (``after``).
-        at = _failing(rule_set, data, candidate)
-        if (_colour(at), at) != current:
+        if _failing_mask(rules, data, candidate) != current:
             changes_at = candidate
             break
-        later = _failing(rule_set, data, candidate + _MS)
-        if (_colour(later), later) != current:
+        if _failing_mask(rules, data, candidate + _MS) != current:
             changes_at = candidate + _MS
             break
-    return Status(current[0], failing, changes_at, rule_set.name)
+    failing = _failing(rules, current)
+    return Status(_colour(failing), failing, changes_at, rule_set.name)
