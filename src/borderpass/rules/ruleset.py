@@ -52,12 +52,11 @@ class Rule:
     valid_from: datetime
     valid_to: datetime
     logic: Any
-    check: Compiled = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    check: Compiled = field(init=False, compare=False, repr=False)
     """The logic compiled once (see :mod:`borderpass.rules.compiler`)."""
 
     def __post_init__(self) -> None:
-        if self.check is None:
-            object.__setattr__(self, "check", compile_expression(self.logic))
+        object.__setattr__(self, "check", compile_expression(self.logic))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Closures do not pickle: a copy compiles its logic again.
