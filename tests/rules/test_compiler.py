@@ -36,6 +36,18 @@ def test_invalid_expressions_do_not_compile(expression: Any, messages: list[str]
         assert message in caught.value.problems
 
 
+@pytest.mark.parametrize("amount", [10**20, -(10**20), 10**9, 3_000_000 * 24])
+@pytest.mark.parametrize("unit", ["hour", "day", "month", "year"])
+def test_shifts_out_of_range_are_evaluation_errors(amount: int, unit: str) -> None:
+    expression = {"plusTime": ["2021-06-01T00:00:00Z", amount, unit]}
+    with pytest.raises(CertLogicError) as compiled:
+        compile_expression(expression)(None)
+    with pytest.raises(CertLogicError) as interpreted:
+        evaluate(expression, None)
+    assert (compiled.value.reason, compiled.value.message) == (
+        interpreted.value.reason, interpreted.value.message)
+
+
 def _outcome(run: Any) -> tuple[str, Any]:
     try:
         return "value", run()

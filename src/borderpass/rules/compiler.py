@@ -218,8 +218,8 @@ def _plus_time(_operator: str, operands: list[Any]) -> Compiled:
     if amount == 0:
         # A parsed date-time is already UTC with whole milliseconds: adding nothing keeps it.
         return parse
-    if unit in ("hour", "day"):
-        delta = timedelta(hours=amount) if unit == "hour" else timedelta(days=amount)
+    delta = _whole_delta(amount, unit)
+    if delta is not None:
 
         def shift(data: Any) -> _DateTime:
             value = parse(data)
@@ -231,6 +231,19 @@ def _plus_time(_operator: str, operands: list[Any]) -> Compiled:
 
         return shift
     return lambda data: _offset(parse(data), amount, unit)
+
+
+def _whole_delta(amount: int, unit: str) -> timedelta | None:
+    """Return a shift in hours or days as a timedelta, or None for months, years and
+    amounts no date-time survives (the interpreter's own path reports those)."""
+    try:
+        if unit == "hour":
+            return timedelta(hours=amount)
+        if unit == "day":
+            return timedelta(days=amount)
+    except OverflowError:
+        pass
+    return None
 
 
 def _reduce(_operator: str, operands: list[Any]) -> Compiled:
