@@ -99,6 +99,25 @@ def _var(path: str) -> Compiled:
         for fragment in path.split(".")
     )
 
+    if len(fragments) == 3 and all(index is None for _, index in fragments):
+        (first, _), (second, _), (third, _) = fragments
+        generic = _walk(fragments)
+
+        def access_three(data: Any) -> Any:
+            # The data context is plain dicts: walk them directly, else as the interpreter does.
+            if type(data) is dict:
+                middle = data.get(first)
+                if type(middle) is dict:
+                    last = middle.get(second)
+                    if type(last) is dict:
+                        return last.get(third)
+            return generic(data)
+
+        return access_three
+    return _walk(fragments)
+
+
+def _walk(fragments: tuple[tuple[str, int | None], ...]) -> Compiled:
     def access(data: Any) -> Any:
         current = data
         for fragment, index in fragments:

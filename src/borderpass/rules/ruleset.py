@@ -76,6 +76,23 @@ class RuleSet:
     rules: tuple[Rule, ...]
     offsets: tuple[tuple[int, str], ...]
     """Every ``plusTime`` amount and unit in the logic: where the status may change."""
+    edges: tuple[datetime, ...] = field(init=False, compare=False, repr=False)
+    """Where a rule comes into or goes out of force."""
+    checks: tuple[tuple[int, datetime, datetime, Compiled], ...] = field(
+        init=False, compare=False, repr=False)
+    """Each rule's bit, validity and compiled logic, as evaluation walks them."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "edges", tuple(sorted(
+            {edge for rule in self.rules for edge in (rule.valid_from, rule.valid_to)})))
+        object.__setattr__(self, "checks", tuple(
+            (1 << index, rule.valid_from, rule.valid_to, rule.check)
+            for index, rule in enumerate(self.rules)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Closures do not pickle: a copy compiles its rules again.
+        return (RuleSet, (self.identifier, self.version, self.jurisdiction, self.valid_from,
+                          self.valid_to, self.rules, self.offsets))
 
     @property
     def name(self) -> str:

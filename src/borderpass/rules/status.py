@@ -67,19 +67,17 @@ def certlogic_data(facts: PersonFacts) -> dict[str, Any]:
     }
 
 
-def _failing_mask(rules: tuple[Rule, ...], data: dict[str, Any], at: datetime) -> int:
+def _failing_mask(rule_set: RuleSet, data: dict[str, Any], at: datetime) -> int:
     """Return the rules failing at ``at`` as a bit mask (bit ``n`` for ``rules[n]``)."""
     data["external"]["validationClock"] = instant_text(at)
-    mask, bit = 0, 1
-    for rule in rules:
-        if rule.valid_from <= at < rule.valid_to:
+    mask = 0
+    for bit, valid_from, valid_to, check in rule_set.checks:
+        if valid_from <= at < valid_to:
             try:
-                passed = rule.check(data) is True
+                if check(data) is not True:
+                    mask |= bit
             except CertLogicError:
-                passed = False  # a rule that cannot be decided does not let anyone through
-            if not passed:
-                mask |= bit
-        bit <<= 1
+                mask |= bit  # a rule that cannot be decided does not let anyone through
     return mask
 
 
@@ -110,21 +108,18 @@ def _shift(value: datetime, amount: int, unit: str) -> datetime | None:
 
 
 def _candidates(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> list[datetime]:
-    instants = [
-        value for value in (
-            facts.last_negative_at, facts.last_positive_at, facts.flag_since, facts.flag_until,
-            facts.order_issued_at, facts.high_risk_visit_at, facts.exposure_at,
-        ) if value is not None
-    ]
-    found = {
-        shifted
-        for instant in instants
-        for amount, unit in rule_set.offsets
-        if (shifted := _shift(instant.astimezone(UTC), amount, unit)) is not None
-        and shifted > now
-    }
-    for rule in rule_set.rules:
-        found.update(edge for edge in (rule.valid_from, rule.valid_to) if edge > now)
+    found = {edge for edge in rule_set.edges if edge > now}
+    for instant in (
+        facts.last_negative_at, facts.last_positive_at, facts.flag_since, facts.flag_until,
+        facts.order_issued_at, facts.high_risk_visit_at, facts.exposure_at,
+    ):
+        if instant is None:
+            continue
+        utc = instant.astimezone(UTC)
+        for amount, unit in rule_set.offsets:
+            shifted = _shift(utc, amount, unit)
+            if shifted is not None and shifted > now:
+                found.add(shifted)
     found.discard(FAR_FUTURE)
     return sorted(found)
 
@@ -142,17 +137,16 @@ def evaluate(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> Status:
         change by itself).
     """
     data = certlogic_data(facts)
-    rules = rule_set.rules
     # The colour follows from the failing rules, so the status changes exactly when they do.
-    current = _failing_mask(rules, data, now)
+    current = _failing_mask(rule_set, data, now)
     changes_at = None
     for candidate in _candidates(facts, rule_set, now):
         # Comparisons flip either at the instant (``before``) or just after it (``after``).
-        if _failing_mask(rules, data, candidate) != current:
+        if _failing_mask(rule_set, data, candidate) != current:
             changes_at = candidate
             break
-        if _failing_mask(rules, data, candidate + _MS) != current:
+        if _failing_mask(rule_set, data, candidate + _MS) != current:
             changes_at = candidate + _MS
             break
-    failing = _failing(rules, current)
+    failing = _failing(rule_set.rules, current)
     return Status(_colour(failing), failing, changes_at, rule_set.name)
