@@ -88,9 +88,18 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _register_handlers() -> None:
+    # Domains react to each other's events only once their services are imported.
+    import borderpass.checkin.service
+    import borderpass.echannel.service
+    import borderpass.evidence.service
+    import borderpass.healthcode.service  # noqa: F401
+
+
 @contextmanager
 def scope() -> Iterator[Session]:
     """One unit of work; a platform error becomes its message and exit code 1."""
+    _register_handlers()
     try:
         with unit_of_work(session_factory()) as session:
             yield session

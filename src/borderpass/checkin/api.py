@@ -86,6 +86,6 @@ def upload(body: UploadIn, session: DbSession, now: Now, caller: Resident) -> Up
 
 
 @router.delete("/uploads", status_code=204)
-def withdraw(session: DbSession, caller: Resident) -> None:
+def withdraw(session: DbSession, now: Now, caller: Resident) -> None:
     """Delete everything the resident uploaded."""
-    service.withdraw_upload(session, caller.id)
+    service.withdraw_upload(session, caller.id, now=now)

@@ -28,6 +28,7 @@ __all__ = [
     "latest_upload",
     "purge_uploads",
     "secrets_of",
+    "uploaders_at",
     "visits_of",
 ]
 
@@ -127,6 +128,19 @@ def visits_of(session: Session, person_id: uuid.UUID, since: datetime) -> list[U
         .where(UploadedVisit.person_id == person_id, UploadedVisit.ends_at >= since)
         .order_by(UploadedVisit.starts_at)
     ))
+
+
+def uploaders_at(
+    session: Session, place_ids: Sequence[str], since: datetime, *, taxis: bool = True
+) -> list[uuid.UUID]:
+    """Return who uploaded a visit to one of these places ending at or after ``since``."""
+    if not place_ids:
+        return []
+    query = select(UploadedVisit.person_id).where(
+        UploadedVisit.place_id.in_(sorted(set(place_ids))), UploadedVisit.ends_at >= since)
+    if not taxis:
+        query = query.where(UploadedVisit.place_kind != "taxi")
+    return sorted(set(session.scalars(query)))
 
 
 def purge_uploads(session: Session, before: datetime) -> tuple[int, int]:

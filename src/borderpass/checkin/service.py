@@ -38,9 +38,11 @@ from borderpass.checkin.schemas import (
     VenueIn,
 )
 from borderpass.evidence import service as evidence
+from borderpass.evidence.schemas import CheckinExposure, CheckinOrderVisit
 from borderpass.identity.schemas import Principal
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from borderpass.kit.events import Event, subscribe
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import (
@@ -66,6 +68,7 @@ __all__ = [
     "purge_uploads",
     "receive_upload",
     "record_case",
+    "push_facts",
     "register_venue",
     "rotate_venue_secret",
     "upload_facts",
@@ -264,6 +267,9 @@ def record_case(session: Session, data: CaseIn, *, officer: uuid.UUID, now: date
                 recorded_by=officer, recorded_at=now)
     repository.add(session, case)
     log.info("case.recorded", case=str(case.id), place_kind=kind)
+    # Only those who uploaded a visit there can be touched; no one else is known here.
+    for person_id in repository.uploaders_at(session, [place], now - FACTS_WINDOW):
+        push_facts(session, person_id, now=now)
     return case
 
 
@@ -375,20 +381,24 @@ def receive_upload(
     ))
     covered = _covered_days(upload)
     log.info("checkin.uploaded", person=str(person_id), records=len(kept))
+    push_facts(session, person_id, now=now)
     return UploadReceipt(records=len(kept), covered_days=covered,
                          covers_last_14_days=covered >= 14)
 
 
-def withdraw_upload(session: Session, person_id: uuid.UUID) -> None:
+def withdraw_upload(session: Session, person_id: uuid.UUID, *, now: datetime) -> None:
     """Delete everything a resident uploaded."""
     repository.delete_uploads_of(session, person_id)
     log.info("checkin.withdrawn", person=str(person_id))
+    evidence.replace_checkin_facts(session, person_id, exposures=[], order_visits=[], now=now)
 
 
 def purge_uploads(session: Session, *, now: datetime) -> int:
     """Delete uploaded visits that ended more than 31 days ago, and uploads that old."""
     visits, uploads = repository.purge_uploads(session, now - KEEP_UPLOADS)
-    log.info("checkin.purged", visits=visits, uploads=uploads)
+    # What those visits told the rules goes with them.
+    people = evidence.purge_checkin_facts(session, before=now - KEEP_UPLOADS, now=now)
+    log.info("checkin.purged", visits=visits, uploads=uploads, people=people)
     return visits
 
 
@@ -458,3 +468,30 @@ def upload_facts(session: Session, person_id: uuid.UUID, *, now: datetime) -> Up
         exposures=_exposures(visits, cases), orders=order_facts,
     )
 
+
+
+def push_facts(session: Session, person_id: uuid.UUID, *, now: datetime) -> bool:
+    """Derive what a resident's uploaded check-ins tell the rules and hand it to the evidence.
+
+    Returns:
+        whether it changed what the evidence held (and so re-evaluated the resident).
+    """
+    facts = upload_facts(session, person_id, now=now)
+    return evidence.replace_checkin_facts(
+        session, person_id,
+        exposures=[CheckinExposure(place_id=e.place_id, visit_from=e.visit_from,
+                                   visit_to=e.visit_to) for e in facts.exposures],
+        order_visits=[CheckinOrderVisit(order_id=o.order_id, place_id=o.place_id,
+                                        visit_from=o.visit_from, visit_to=o.visit_to)
+                      for o in facts.orders],
+        now=now,
+    )
+
+
+@subscribe("testing_order.recorded")
+def _on_testing_order(session: Session, event: Event) -> None:
+    now = event.data["now"]
+    venue_ids = list(event.data.get("venue_ids", []))
+    for person_id in repository.uploaders_at(session, venue_ids, now - FACTS_WINDOW,
+                                             taxis=False):
+        push_facts(session, person_id, now=now)

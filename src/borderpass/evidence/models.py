@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from borderpass.kit.db import Base, UTCDateTime, new_id
 
 __all__ = [
+    "CheckinFact",
     "EvidenceSource",
     "HealthFlag",
     "HighRiskArea",
@@ -193,4 +194,28 @@ class TravelRecord(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(64))
     recorded_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CheckinFact(Base):
+    """What a resident's uploaded check-ins tell the rules, derived from them and kept with them.
+
+    ``exposure``: a visit to a place while a case was there (or a taxi ride just after).
+    ``order``: a visit to a venue that a compulsory testing order (``order_id``) names,
+    during the order's period. Deleted with the uploads, after 31 days or on withdrawal.
+    """
+
+    __tablename__ = "evidence_checkin_facts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    place_id: Mapped[str] = mapped_column(String(16))
+    visit_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    visit_to: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("testing_orders.id", ondelete="CASCADE"), index=True
+    )
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, func, select, text, update
+from sqlalchemy import Uuid, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from borderpass.evidence.models import (
+    CheckinFact,
     EvidenceSource,
     HealthFlag,
     HighRiskArea,
@@ -173,9 +174,54 @@ def attach_person(session: Session, person_id: uuid.UUID, doc_kind: str, doc_ind
 
 
 def detach_person(session: Session, person_id: uuid.UUID) -> None:
-    """Detach a deleted account's evidence: the sources' records stay, unlinked."""
+    """Detach a deleted account's evidence: the sources' records stay, unlinked; what the
+    account's own uploads told is deleted with them."""
     for model in (TestResult, Vaccination, HealthFlag, TravelRecord):
         session.execute(update(model).where(model.person_id == person_id).values(person_id=None))
+    delete_checkin_facts(session, person_id)
+
+
+def checkin_facts_of(session: Session, person_id: uuid.UUID) -> list[CheckinFact]:
+    return list(session.scalars(
+        select(CheckinFact).where(CheckinFact.person_id == person_id)
+        .order_by(CheckinFact.visit_from, CheckinFact.kind, CheckinFact.place_id)
+    ))
+
+
+def delete_checkin_facts(session: Session, person_id: uuid.UUID) -> None:
+    session.execute(delete(CheckinFact).where(CheckinFact.person_id == person_id))
+
+
+def purge_checkin_facts(session: Session, before: datetime) -> list[uuid.UUID]:
+    """Delete facts of visits that ended before ``before``; return whose they were."""
+    people = list(session.scalars(
+        select(CheckinFact.person_id).where(CheckinFact.visit_to < before).distinct()
+    ))
+    session.execute(delete(CheckinFact).where(CheckinFact.visit_to < before))
+    return people
+
+
+def latest_exposure(session: Session, person_id: uuid.UUID, until: datetime) -> CheckinFact | None:
+    """Return the person's exposure fact with the latest visit end, among visits begun by
+    ``until``."""
+    return session.scalars(
+        select(CheckinFact).where(CheckinFact.person_id == person_id,
+                                  CheckinFact.kind == "exposure",
+                                  CheckinFact.visit_from <= until)
+        .order_by(CheckinFact.visit_to.desc()).limit(1)
+    ).first()
+
+
+def latest_order_by_visit(
+    session: Session, person_id: uuid.UUID, until: datetime
+) -> TestingOrder | None:
+    """Return the latest testing order issued by ``until`` that an uploaded visit falls under."""
+    return session.scalars(
+        select(TestingOrder).join(CheckinFact, CheckinFact.order_id == TestingOrder.id)
+        .where(CheckinFact.person_id == person_id, CheckinFact.kind == "order",
+               TestingOrder.issued_at <= until)
+        .order_by(TestingOrder.issued_at.desc()).limit(1)
+    ).first()
 
 
 def add(session: Session, *rows: object) -> None:

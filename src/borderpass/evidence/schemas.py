@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from borderpass.identity.documents import DocumentKind
 
 __all__ = [
+    "CheckinExposure",
+    "CheckinOrderVisit",
     "FlagIn",
     "HighRiskAreaIn",
     "IngestReport",
@@ -139,6 +141,25 @@ class PersonFacts:
     high_risk_region: str | None = None
     exposure_at: datetime | None = None
     exposure_venue: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinExposure:
+    """An uploaded visit to a place while a case was there (or a taxi ride just after one)."""
+
+    place_id: str
+    visit_from: datetime
+    visit_to: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinOrderVisit:
+    """An uploaded visit to a venue named by a compulsory testing order, in its period."""
+
+    order_id: uuid.UUID
+    place_id: str
+    visit_from: datetime
+    visit_to: datetime
 
 
 class TravelRecordIn(BaseModel):

@@ -8,7 +8,7 @@ rejected row is reported with its line and reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from borderpass.evidence.ingestion import (
     vaccination_row,
 )
 from borderpass.evidence.models import (
+    CheckinFact,
     EvidenceSource,
     HealthFlag,
     HighRiskArea,
@@ -35,6 +36,8 @@ from borderpass.evidence.models import (
     TravelRecord,
 )
 from borderpass.evidence.schemas import (
+    CheckinExposure,
+    CheckinOrderVisit,
     EvidenceView,
     FlagIn,
     FlagView,
@@ -68,11 +71,13 @@ __all__ = [
     "ingest",
     "lift_flag",
     "orders_at_venues",
+    "purge_checkin_facts",
     "record_flag",
     "record_high_risk_area",
     "record_travel",
     "record_testing_order",
     "testing_orders_in_force",
+    "replace_checkin_facts",
 ]
 
 log = get_logger(__name__)
@@ -297,7 +302,14 @@ def record_testing_order(
         for p in data.premises
     ))
     log.info("order.recorded", order=str(order.id), premises=len(data.premises))
-    publish(session, "testing_order.recorded", order_id=order.id, now=now)
+    # Uploaded check-ins at its venues are another domain's to match; it is told here.
+    venue_ids = sorted({p.venue_id for p in data.premises if p.venue_id is not None})
+    publish(session, "testing_order.recorded", order_id=order.id, venue_ids=venue_ids, now=now)
+    residents = identity.people_at_addresses(
+        session, [address_index(p.address) for p in data.premises])
+    if residents:
+        publish(session, "evidence.changed", people=residents, cause=f"order:{order.id}",
+                now=now)
     return order
 
 
@@ -337,6 +349,51 @@ def record_travel(
     return record
 
 
+def replace_checkin_facts(
+    session: Session,
+    person_id: uuid.UUID,
+    *,
+    exposures: Sequence[CheckinExposure],
+    order_visits: Sequence[CheckinOrderVisit],
+    now: datetime,
+) -> bool:
+    """Replace what a resident's uploaded check-ins tell the rules; re-evaluate them if it changed.
+
+    Returns:
+        whether anything changed.
+    """
+    def key(fact: CheckinFact) -> tuple[str, str, float, float, str]:
+        return (fact.kind, fact.place_id, fact.visit_from.timestamp(),
+                fact.visit_to.timestamp(), str(fact.order_id))
+
+    rows = [CheckinFact(person_id=person_id, kind="exposure", place_id=e.place_id,
+                        visit_from=e.visit_from, visit_to=e.visit_to, recorded_at=now)
+            for e in exposures]
+    rows += [CheckinFact(person_id=person_id, kind="order", place_id=o.place_id,
+                         visit_from=o.visit_from, visit_to=o.visit_to, order_id=o.order_id,
+                         recorded_at=now)
+             for o in order_visits]
+    before = sorted(key(f) for f in repository.checkin_facts_of(session, person_id))
+    after = sorted(key(f) for f in rows)
+    if before == after:
+        return False
+    repository.delete_checkin_facts(session, person_id)
+    repository.add(session, *rows)
+    log.info("checkin_facts.replaced", person=str(person_id), exposures=len(exposures),
+             orders=len(order_visits))
+    publish(session, "evidence.changed", people=[person_id], cause="checkin", now=now)
+    return True
+
+
+def purge_checkin_facts(session: Session, *, before: datetime, now: datetime) -> int:
+    """Delete what uploaded visits that ended before ``before`` told; return people touched."""
+    people = repository.purge_checkin_facts(session, before)
+    session.flush()
+    if people:
+        publish(session, "evidence.changed", people=people, cause="checkin_purge", now=now)
+    return len(people)
+
+
 def _covers(area_region: str, region: str) -> bool:
     return region == area_region or region.startswith(area_region + "-")
 
@@ -345,15 +402,22 @@ def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFa
     """Summarise what the rules need to know about a person, as known at ``now``.
 
     A travel record counts as a high-risk visit when an area covering its region was
-    declared high-risk at the time of the visit. Exposures at venues come from uploaded
-    check-in records, which this domain does not hold yet, so they are absent here.
+    declared high-risk at the time of the visit. The testing order is the latest issued
+    that names the person's address or, through an uploaded check-in, a venue they were
+    at during its period. The exposure is the uploaded visit, at a place where a case
+    was, that ended last (``exposure_at`` is when it ended).
     """
     flags = repository.flags_in_force(session, person_id, now)
     flag_until = None
     if flags and all(flag.ends_at is not None for flag in flags):
         flag_until = max(flag.ends_at for flag in flags if flag.ends_at is not None)
     person = identity.get_person(session, person_id)
-    order = repository.latest_order_for_address(session, person.address_index, now)
+    orders = [found for found in (
+        repository.latest_order_for_address(session, person.address_index, now),
+        repository.latest_order_by_visit(session, person_id, now),
+    ) if found is not None]
+    order = max(orders, key=lambda o: o.issued_at) if orders else None
+    exposure = repository.latest_exposure(session, person_id, now)
     visit_at = visit_region = None
     travel = repository.travel_of(session, person_id, now)
     if travel:
@@ -373,6 +437,8 @@ def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFa
         order_reference=order.reference if order is not None else None,
         high_risk_visit_at=visit_at,
         high_risk_region=visit_region,
+        exposure_at=min(exposure.visit_to, now) if exposure is not None else None,
+        exposure_venue=exposure.place_id if exposure is not None else None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -47,6 +48,16 @@ def find_person_by_index(session: Session, kind: str, index: str) -> Person | No
     return session.scalars(
         select(Person).where(Person.doc_kind == kind, Person.doc_index == index)
     ).one_or_none()
+
+
+def active_people_at(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:
+    """Return the active people whose address has one of these blind indexes."""
+    if not address_indexes:
+        return []
+    return list(session.scalars(
+        select(Person.id).where(Person.address_index.in_(list(address_indexes)),
+                                Person.status == "active")
+    ))
 
 
 def get_registration(

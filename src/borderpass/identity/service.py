@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -54,6 +55,7 @@ __all__ = [
     "detect_proof_type",
     "find_person",
     "get_registration",
+    "people_at_addresses",
     "issue_api_key",
     "issue_token",
     "person_view",
@@ -543,6 +545,11 @@ def find_person(session: Session, kind: str, number: str) -> Person | None:
     """Find a person by a document number (validated first), through its blind index."""
     normalised = normalise_field(kind, number)
     return repository.find_person_by_index(session, kind, document_index(kind, normalised))
+
+
+def people_at_addresses(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:
+    """Return the active residents whose address has one of these blind indexes."""
+    return repository.active_people_at(session, sorted(set(address_indexes)))
 
 
 def get_person(session: Session, person_id: uuid.UUID) -> Person:

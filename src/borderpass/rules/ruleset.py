@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
 from borderpass.rules.certlogic import validate
+from borderpass.rules.compiler import Compiled, compile_expression
 from borderpass.rules.schemas import LANGUAGES, RuleSetDocument
 
 __all__ = [
@@ -51,6 +52,16 @@ class Rule:
     valid_from: datetime
     valid_to: datetime
     logic: Any
+    check: Compiled = field(init=False, compare=False, repr=False)
+    """The logic compiled once (see :mod:`borderpass.rules.compiler`)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "check", compile_expression(self.logic))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Closures do not pickle: a copy compiles its logic again.
+        return (Rule, (self.identifier, self.version, self.colour, self.description,
+                       self.valid_from, self.valid_to, self.logic))
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,23 @@ class RuleSet:
     rules: tuple[Rule, ...]
     offsets: tuple[tuple[int, str], ...]
     """Every ``plusTime`` amount and unit in the logic: where the status may change."""
+    edges: tuple[datetime, ...] = field(init=False, compare=False, repr=False)
+    """Where a rule comes into or goes out of force."""
+    checks: tuple[tuple[int, datetime, datetime, Compiled], ...] = field(
+        init=False, compare=False, repr=False)
+    """Each rule's bit, validity and compiled logic, as evaluation walks them."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "edges", tuple(sorted(
+            {edge for rule in self.rules for edge in (rule.valid_from, rule.valid_to)})))
+        object.__setattr__(self, "checks", tuple(
+            (1 << index, rule.valid_from, rule.valid_to, rule.check)
+            for index, rule in enumerate(self.rules)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Closures do not pickle: a copy compiles its rules again.
+        return (RuleSet, (self.identifier, self.version, self.jurisdiction, self.valid_from,
+                          self.valid_to, self.rules, self.offsets))
 
     @property
     def name(self) -> str:

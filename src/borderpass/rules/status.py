@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from borderpass.evidence.schemas import PersonFacts
-from borderpass.rules.certlogic import CertLogicError, evaluate_valid
+from borderpass.rules.certlogic import CertLogicError
 from borderpass.rules.ruleset import Rule, RuleSet
 
 __all__ = ["FAR_FUTURE", "Status", "certlogic_data", "evaluate", "instant_text"]
@@ -67,19 +67,22 @@ def certlogic_data(facts: PersonFacts) -> dict[str, Any]:
     }
 
 
-def _failing(rule_set: RuleSet, data: dict[str, Any], at: datetime) -> tuple[Rule, ...]:
+def _failing_mask(rule_set: RuleSet, data: dict[str, Any], at: datetime) -> int:
+    """Return the rules failing at ``at`` as a bit mask (bit ``n`` for ``rules[n]``)."""
     data["external"]["validationClock"] = instant_text(at)
-    failing = []
-    for rule in rule_set.rules:
-        if not rule.valid_from <= at < rule.valid_to:
-            continue
-        try:
-            passed = evaluate_valid(rule.logic, data) is True
-        except CertLogicError:
-            passed = False  # a rule that cannot be decided does not let anyone through
-        if not passed:
-            failing.append(rule)
-    return tuple(failing)
+    mask = 0
+    for bit, valid_from, valid_to, check in rule_set.checks:
+        if valid_from <= at < valid_to:
+            try:
+                if check(data) is not True:
+                    mask |= bit
+            except CertLogicError:
+                mask |= bit  # a rule that cannot be decided does not let anyone through
+    return mask
+
+
+def _failing(rules: tuple[Rule, ...], mask: int) -> tuple[Rule, ...]:
+    return tuple(rule for index, rule in enumerate(rules) if mask >> index & 1)
 
 
 def _colour(failing: tuple[Rule, ...]) -> str:
@@ -105,21 +108,18 @@ def _shift(value: datetime, amount: int, unit: str) -> datetime | None:
 
 
 def _candidates(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> list[datetime]:
-    instants = [
-        value for value in (
-            facts.last_negative_at, facts.last_positive_at, facts.flag_since, facts.flag_until,
-            facts.order_issued_at, facts.high_risk_visit_at, facts.exposure_at,
-        ) if value is not None
-    ]
-    found = {
-        shifted
-        for instant in instants
-        for amount, unit in rule_set.offsets
-        if (shifted := _shift(instant.astimezone(UTC), amount, unit)) is not None
-        and shifted > now
-    }
-    for rule in rule_set.rules:
-        found.update(edge for edge in (rule.valid_from, rule.valid_to) if edge > now)
+    found = {edge for edge in rule_set.edges if edge > now}
+    for instant in (
+        facts.last_negative_at, facts.last_positive_at, facts.flag_since, facts.flag_until,
+        facts.order_issued_at, facts.high_risk_visit_at, facts.exposure_at,
+    ):
+        if instant is None:
+            continue
+        utc = instant.astimezone(UTC)
+        for amount, unit in rule_set.offsets:
+            shifted = _shift(utc, amount, unit)
+            if shifted is not None and shifted > now:
+                found.add(shifted)
     found.discard(FAR_FUTURE)
     return sorted(found)
 
@@ -137,17 +137,16 @@ def evaluate(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> Status:
         change by itself).
     """
     data = certlogic_data(facts)
-    failing = _failing(rule_set, data, now)
-    current = (_colour(failing), failing)
+    # The colour follows from the failing rules, so the status changes exactly when they do.
+    current = _failing_mask(rule_set, data, now)
     changes_at = None
     for candidate in _candidates(facts, rule_set, now):
         # Comparisons flip either at the instant (``before``) or just after it (``after``).
-        at = _failing(rule_set, data, candidate)
-        if (_colour(at), at) != current:
+        if _failing_mask(rule_set, data, candidate) != current:
             changes_at = candidate
             break
-        later = _failing(rule_set, data, candidate + _MS)
-        if (_colour(later), later) != current:
+        if _failing_mask(rule_set, data, candidate + _MS) != current:
             changes_at = candidate + _MS
             break
-    return Status(current[0], failing, changes_at, rule_set.name)
+    failing = _failing(rule_set.rules, current)
+    return Status(_colour(failing), failing, changes_at, rule_set.name)

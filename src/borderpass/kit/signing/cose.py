@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import cbor2
@@ -238,6 +239,18 @@ class Sign1:
     to_be_signed: bytes
 
 
+_ABSENT = object()
+
+
+@lru_cache(maxsize=64)
+def _protected(protected: bytes) -> tuple[object, object]:
+    # A verifier sees the same few protected headers (one per issuer key) again and again.
+    headers = cbor_decode(protected) if protected else {}
+    if not isinstance(headers, dict):
+        raise CoseError("bad_cose", "the protected header is not a map")
+    return headers.get(_HEADER_ALG), headers.get(_HEADER_KID, _ABSENT)
+
+
 def open_sign1(message: bytes) -> Sign1:
     """Read a COSE_Sign1 (tagged or not) without checking its signature.
 
@@ -258,13 +271,11 @@ def open_sign1(message: bytes) -> Sign1:
     if not (isinstance(protected, bytes) and isinstance(unprotected, dict)
             and isinstance(payload, bytes) and isinstance(signature, bytes)):
         raise CoseError("bad_cose", "COSE_Sign1 members have the wrong types")
-    headers = cbor_decode(protected) if protected else {}
-    if not isinstance(headers, dict):
-        raise CoseError("bad_cose", "the protected header is not a map")
-    alg = headers.get(_HEADER_ALG)
+    alg, kid = _protected(protected)
     if alg != ES256:
         raise CoseError("unsupported_algorithm", "only ES256 is accepted")
-    kid = headers.get(_HEADER_KID, unprotected.get(_HEADER_KID))
+    if kid is _ABSENT:
+        kid = unprotected.get(_HEADER_KID)
     if not isinstance(kid, bytes) or not kid:
         raise CoseError("bad_cose", "no key id")
     return Sign1(alg, kid, payload, signature, _to_be_signed(protected, payload))
