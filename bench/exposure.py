@@ -22,7 +22,7 @@ from borderpass.checkin.exposure import (
     parse_list,
     render_list,
 )
-from borderpass.kit.signing import ed25519_public, key_id
+from borderpass.kit.signing import ed25519_key_id, ed25519_public
 
 ENTRIES = 100_000
 RECORDS = 300
@@ -49,7 +49,7 @@ def main(entries: int = ENTRIES, records: int = RECORDS) -> None:
         listed.append(Entry(rng.randbytes(16), hour * 3600, hour * 3600 + 1800, "D"))
     text = render_list(listed[:entries], now, seed, public)
     started = time.perf_counter()
-    published = parse_list(text, {key_id(public): public})
+    published = parse_list(text, {ed25519_key_id(public): public})
     parse_ms = (time.perf_counter() - started) * 1000
     timings = []
     for _ in range(RUNS):
