@@ -38,6 +38,7 @@ sources_app = typer.Typer(help="Laboratories and registries that send evidence."
                           no_args_is_help=True)
 staff_app = typer.Typer(help="Officers and operators.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Messages to residents.", no_args_is_help=True)
+registrations_app = typer.Typer(help="Registrations in progress.", no_args_is_help=True)
 code_app = typer.Typer(help="Health codes.", no_args_is_help=True)
 rules_app = typer.Typer(help="Rule sets.", no_args_is_help=True)
 trust_app = typer.Typer(help="The trust list and the revocation list.", no_args_is_help=True)
@@ -54,6 +55,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(sources_app, name="sources")
 app.add_typer(staff_app, name="staff")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(registrations_app, name="registrations")
 card_app = typer.Typer(help="Smart identity cards (signed chip content).", no_args_is_help=True)
 gates_app = typer.Typer(help="e-Channel gates.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
@@ -227,6 +229,14 @@ def outbox_deliver(
     with scope() as session:
         sent = outbox.deliver(session, outbox.configured_sender(), now=utcnow(), limit=limit)
     typer.echo(f"delivered {sent} message(s)")
+
+
+@registrations_app.command("purge")
+def registrations_purge() -> None:
+    """Delete registrations not activated in time, with their pending personal data."""
+    with scope() as session:
+        count = identity.purge_expired_registrations(session, now=utcnow())
+    typer.echo(f"purged {count} expired registration(s)")
 
 
 @staff_app.command("add")

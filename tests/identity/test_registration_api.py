@@ -191,3 +191,21 @@ def test_unknown_registration_and_malformed_ids(client: Any) -> None:
     bad_pin = client.post("/api/registrations/00000000-0000-0000-0000-000000000000/activate",
                           json={"pin": "12ab56"})
     assert bad_pin.json()["error"]["field"] == "pin"
+
+
+def test_expired_registrations_are_purged_with_their_personal_data(
+    client: Any, app: Any, session: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from borderpass.identity import service
+    from borderpass.identity.models import Person, ProofDocument
+
+    registration, _ = start_and_submit(client)
+    assert session.scalar(select(func.count()).select_from(Person)) == 1
+    later = app.state.now + timedelta(minutes=46)
+    assert service.purge_expired_registrations(session, now=later) == 1
+    assert session.scalar(select(func.count()).select_from(Person)) == 0
+    assert session.scalar(select(func.count()).select_from(ProofDocument)) == 0
+    response = client.post(f"/api/registrations/{registration}/pin")
+    assert response.status_code == 410
