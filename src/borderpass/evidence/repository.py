@@ -322,15 +322,28 @@ def rows_iter(rows: Iterable[Any]) -> list[Any]:
 
 
 def last_test_collected(
-    session: Session, person_id: uuid.UUID, result: str, until: datetime
+    session: Session, person_id: uuid.UUID, result: str, until: datetime,
+    method: str | None = None,
 ) -> datetime | None:
     """Return when the person's latest test with ``result`` was collected, up to ``until``."""
-    value = session.scalar(
-        select(func.max(TestResult.collected_at))
-        .where(TestResult.person_id == person_id, TestResult.result == result,
-               TestResult.collected_at <= until)
-    )
-    return _aware(value)
+    query = select(func.max(TestResult.collected_at)).where(
+        TestResult.person_id == person_id, TestResult.result == result,
+        TestResult.collected_at <= until)
+    if method is not None:
+        query = query.where(TestResult.method == method)
+    return _aware(session.scalar(query))
+
+
+def dose_summary(session: Session, person_id: uuid.UUID, until: date) -> tuple[int, date | None]:
+    """Return how many vaccine doses a person had by ``until``, and the day of the latest."""
+    row = session.execute(
+        select(func.count(Vaccination.id), func.max(Vaccination.vaccinated_on))
+        .where(Vaccination.person_id == person_id, Vaccination.vaccinated_on <= until)
+    ).one()
+    latest = row[1]
+    if isinstance(latest, str):  # SQLite's aggregate gives the stored text back
+        latest = date.fromisoformat(latest)
+    return int(row[0]), latest
 
 
 def _aware(value: datetime | None) -> datetime | None:

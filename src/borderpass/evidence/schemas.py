@@ -125,7 +125,8 @@ class EvidenceView(BaseModel):
 class PersonFacts:
     """What the rules need to know about one person, summarised from the evidence.
 
-    Every instant is aware. ``flag_until`` is None for a flag without an end. The
+    Every instant is aware. ``flag_until`` is None for a flag without an end.
+    ``last_dose_at`` is the start (Hong Kong time) of the day of the latest dose. The
     exposure facts come from uploaded venue check-in records: the latest visit to a
     venue while a case was there.
     """
@@ -141,6 +142,10 @@ class PersonFacts:
     high_risk_region: str | None = None
     exposure_at: datetime | None = None
     exposure_venue: str | None = None
+    last_negative_pcr_at: datetime | None = None
+    last_negative_rat_at: datetime | None = None
+    doses: int = 0
+    last_dose_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

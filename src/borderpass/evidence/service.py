@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -56,6 +56,7 @@ from borderpass.evidence.schemas import (
 from borderpass.identity import service as identity
 from borderpass.identity.documents import normalise_field
 from borderpass.identity.vault import address_index, document_index
+from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.errors import Conflict, InvalidInput, NotFound
 from borderpass.kit.events import Event, publish, subscribe
 from borderpass.kit.i18n import _
@@ -418,6 +419,7 @@ def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFa
     ) if found is not None]
     order = max(orders, key=lambda o: o.issued_at) if orders else None
     exposure = repository.latest_exposure(session, person_id, now)
+    doses, last_dose = repository.dose_summary(session, person_id, hk_date(now))
     visit_at = visit_region = None
     travel = repository.travel_of(session, person_id, now)
     if travel:
@@ -439,6 +441,13 @@ def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFa
         high_risk_region=visit_region,
         exposure_at=min(exposure.visit_to, now) if exposure is not None else None,
         exposure_venue=exposure.place_id if exposure is not None else None,
+        last_negative_pcr_at=repository.last_test_collected(
+            session, person_id, "negative", now, method="PCR"),
+        last_negative_rat_at=repository.last_test_collected(
+            session, person_id, "negative", now, method="RAT"),
+        doses=doses,
+        last_dose_at=(datetime.combine(last_dose, time(0), tzinfo=HONG_KONG)
+                      if last_dose is not None else None),
     )
 
 

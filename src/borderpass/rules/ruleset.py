@@ -33,7 +33,8 @@ DEFAULT_RULE_SET = "hong_kong.json"
 FACT_FIELDS = frozenset({
     "tests.lastNegative", "tests.lastPositive", "flags.since", "flags.until", "flags.kinds",
     "testingOrder.issuedAt", "testingOrder.reference", "highRiskVisit.at",
-    "highRiskVisit.region", "exposure.at", "exposure.venue",
+    "highRiskVisit.region", "exposure.at", "exposure.venue", "tests.lastNegativePcr",
+    "tests.lastNegativeRat", "vaccinations.doses", "vaccinations.lastDose",
 })
 """The facts a rule may name (under ``payload.``); the clock is ``external.validationClock``."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from borderpass.evidence import service as evidence
 from borderpass.kit.config import get_settings
-from borderpass.kit.errors import Conflict, NotFound
+from borderpass.kit.errors import Conflict, InvalidInput, NotFound
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.rules import repository
@@ -44,6 +44,13 @@ log = get_logger(__name__)
 class RuleSetExists(Conflict):
     code = "rule_set_exists"
     message = _("Version {version} of rule set {identifier} is already loaded.")
+
+
+class ForeignRuleSet(InvalidInput):
+    code = "foreign_rule_set"
+    message = _("This rule set is for {theirs}; this platform applies the rules of {ours} "
+                "(BORDERPASS_JURISDICTION). Load it without activating it, or set the "
+                "jurisdiction.")
 
 
 class RuleSetNotFound(NotFound):
@@ -96,6 +103,9 @@ def activate(
     row = repository.get(session, rule_set_id)
     if row is None:
         raise RuleSetNotFound(field="rule_set_id")
+    ours = get_settings().jurisdiction
+    if row.jurisdiction != ours:
+        raise ForeignRuleSet(field="Jurisdiction", theirs=row.jurisdiction[:8], ours=ours)
     repository.deactivate_all(session, row.jurisdiction)
     row.active = True
     row.activated_at = now

@@ -53,7 +53,11 @@ def certlogic_data(facts: PersonFacts) -> dict[str, Any]:
     return {
         "payload": {
             "tests": {"lastNegative": instant_text(facts.last_negative_at),
-                      "lastPositive": instant_text(facts.last_positive_at)},
+                      "lastPositive": instant_text(facts.last_positive_at),
+                      "lastNegativePcr": instant_text(facts.last_negative_pcr_at),
+                      "lastNegativeRat": instant_text(facts.last_negative_rat_at)},
+            "vaccinations": {"doses": facts.doses,
+                             "lastDose": instant_text(facts.last_dose_at)},
             "flags": {"since": instant_text(facts.flag_since),
                       "until": instant_text(facts.flag_until or FAR_FUTURE) if has_flag else None,
                       "kinds": list(facts.flag_kinds)},
@@ -112,6 +116,7 @@ def _candidates(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> list[da
     for instant in (
         facts.last_negative_at, facts.last_positive_at, facts.flag_since, facts.flag_until,
         facts.order_issued_at, facts.high_risk_visit_at, facts.exposure_at,
+        facts.last_negative_pcr_at, facts.last_negative_rat_at, facts.last_dose_at,
     ):
         if instant is None:
             continue
