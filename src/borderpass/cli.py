@@ -306,6 +306,16 @@ def card_verify(
                            "authority": card.authority.hex()}, ensure_ascii=False))
 
 
+@gates_app.command("purge")
+def gates_purge() -> None:
+    """Forget used gate-1 nonces that can no longer be replayed (run every few minutes)."""
+    from borderpass.echannel import service as echannel
+
+    with scope() as session:
+        count = echannel.purge_used_tokens(session, now=utcnow())
+    typer.echo(f"purged {count} used token(s)")
+
+
 @gates_app.command("simulate")
 def gates_simulate(
     gates: Annotated[int, typer.Option(min=1, help="Gates open")] = 30,

@@ -154,3 +154,15 @@ def test_gate_2_sends_a_faceless_photo_to_an_officer(
     decision = service.gate2_face(session, passage_id=passage.passage_id,
                                   live_photo=blank.getvalue(), now=now)
     assert (decision.open, decision.route, decision.reason) == (False, "officer", "no_face")
+
+
+def test_used_nonces_are_purged_once_their_tokens_are_dead(
+    session: Session, now: datetime, enrolled_in_app: Any, device: tuple[bytes, bytes]
+) -> None:
+    token = _token(enrolled_in_app, device, now)
+    assert service.gate1_qr(session, gate="LWS-01", token=token, now=now).open
+    assert service.purge_used_tokens(session, now=now + timedelta(minutes=1)) == 0
+    assert _refusal(session, token, now + timedelta(seconds=20)) == "replayed"
+    assert service.purge_used_tokens(session, now=now + timedelta(minutes=6)) == 1
+    # Purged, but far too old to be accepted anyway.
+    assert _refusal(session, token, now + timedelta(minutes=6)) == "expired"

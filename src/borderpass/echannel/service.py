@@ -50,6 +50,7 @@ __all__ = [
     "gate2_face",
     "gates_public_key",
     "make_demo_card",
+    "purge_used_tokens",
     "get_enrolment",
     "read_card",
     "withdraw",
@@ -437,3 +438,13 @@ def gate2_face(
     session.flush()
     log.info("echannel.gate2", passage=str(passage.id), route=decision.route)
     return decision
+
+
+def purge_used_tokens(session: Session, *, now: datetime) -> int:
+    """Forget gate-1 nonces whose slots can no longer be accepted; return how many went."""
+    # A token is accepted only within a slot or two of the moment it was made, so a
+    # nonce used more than ten slots ago belongs to a token no gate will accept again.
+    horizon = now - 10 * timedelta(seconds=qr.SLOT_SECONDS)
+    count = repository.purge_used_tokens(session, horizon)
+    log.info("echannel.tokens_purged", count=count)
+    return count
