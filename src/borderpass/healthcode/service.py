@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "export",
     "issue",
     "reevaluate",
+    "reevaluate_all",
     "revocation_list",
     "rotate_key",
     "trust_list",
@@ -148,16 +150,71 @@ def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reaso
     return count
 
 
+REEVALUATE_CHUNK = 2_000
+
+
 def reevaluate(session: Session, people: list[uuid.UUID], *, now: datetime) -> dict[uuid.UUID, str]:
-    """Re-evaluate the status of these people only; revoke the codes of those now red."""
-    colours = {}
-    for person_id in people:
-        result = rules.status(session, person_id, now=now)
-        _save_status(session, person_id, result, now)
-        if result.colour == "red":
-            revoke_codes(session, person_id, now=now, reason="turned_red")
-        colours[person_id] = result.colour
+    """Re-evaluate the status of these people only; revoke the codes of those now red.
+
+    Set-based: per chunk of people, their facts are read with a constant number of
+    queries, their statuses saved with one statement and the codes of those now red
+    revoked together.
+    """
+    colours: dict[uuid.UUID, str] = {}
+    unique = list(dict.fromkeys(people))
+    for start in range(0, len(unique), REEVALUATE_CHUNK):
+        chunk = unique[start:start + REEVALUATE_CHUNK]
+        results = rules.statuses(session, chunk, now=now)
+        repository.save_statuses(session, [
+            {"person_id": person_id, "colour": result.colour,
+             "reasons": ",".join(result.rule_ids)[:400], "changes_at": result.changes_at,
+             "evaluated_at": now, "rule_set": result.rule_set[:96]}
+            for person_id, result in results.items()
+        ])
+        red = [person_id for person_id in chunk if results[person_id].colour == "red"]
+        _revoke_many(session, red, now=now, reason="turned_red")
+        colours.update((person_id, result.colour) for person_id, result in results.items())
     return colours
+
+
+def reevaluate_all(
+    session: Session, *, now: datetime, batch: int = 10_000,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Re-evaluate every active resident, a batch at a time; return how many of each colour."""
+    counts = {"green": 0, "amber": 0, "red": 0}
+    after: uuid.UUID | None = None
+    done = 0
+    while True:
+        page = identity.active_people(session, after=after, limit=batch)
+        if not page:
+            break
+        for colour in reevaluate(session, page, now=now).values():
+            counts[colour] += 1
+        done += len(page)
+        after = page[-1]
+        if progress is not None:
+            progress(done)
+    log.info("status.reevaluated_all", people=done, **counts)
+    return counts
+
+
+def _revoke_many(session: Session, people: list[uuid.UUID], *, now: datetime, reason: str) -> None:
+    """Revoke the live codes that are not red of these people, together."""
+    if not people:
+        return
+    codes = repository.live_codes_not_red(session, people, now)
+    order = {person_id: n for n, person_id in enumerate(people)}
+    codes.sort(key=lambda code: order[code.person_id])  # stable: newest first per person
+    per_person: dict[uuid.UUID, int] = {}
+    for code in codes:
+        code.revoked_at = now
+        per_person[code.person_id] = per_person.get(code.person_id, 0) + 1
+    repository.add(session, *(CodeRevocation(code_hash=code.code_hash, revoked_at=now,
+                                             expires_at=code.valid_until, reason=reason)
+                              for code in codes))
+    for person_id, count in per_person.items():
+        log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
 
 
 @subscribe("evidence.changed")
