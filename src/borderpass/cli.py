@@ -342,6 +342,26 @@ def code_issue(
     typer.echo(issued.text)
 
 
+@code_app.command("reevaluate-all")
+def code_reevaluate_all(
+    batch: Annotated[int, typer.Option(min=1, max=100_000,
+                                       help="People read and written per batch")] = 10_000,
+) -> None:
+    """Re-evaluate every active resident's status now; revoke the codes of those now red."""
+    import time
+
+    from borderpass.healthcode import service as healthcode
+
+    started = time.perf_counter()
+    with scope() as session:
+        counts = healthcode.reevaluate_all(session, now=utcnow(), batch=batch)
+    elapsed = time.perf_counter() - started
+    people = sum(counts.values())
+    typer.echo(f"{people:,} people re-evaluated in {elapsed:,.1f} s "
+               f"({people / elapsed if elapsed > 0 else 0:,.0f} people/s): "
+               f"{counts['green']:,} green, {counts['amber']:,} amber, {counts['red']:,} red")
+
+
 @app.command()
 def verify(
     text: Annotated[str, typer.Argument(help="The text of the QR code")],
