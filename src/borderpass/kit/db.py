@@ -82,8 +82,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def engine_for(url: str) -> Engine:
-    """Create an engine for ``url`` with the settings each database needs."""
+def engine_for(url: str, *, read_only: bool = False) -> Engine:
+    """Create an engine for ``url`` with the settings each database needs.
+
+    ``read_only``: for readers beside a writer; on SQLite their transactions then begin
+    deferred, so they read (WAL) without waiting for the writer's lock.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -94,7 +98,8 @@ def engine_for(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy's recipe is to
         # switch it off and emit BEGIN ourselves.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
