@@ -345,16 +345,20 @@ def code_issue(
 @code_app.command("reevaluate-all")
 def code_reevaluate_all(
     batch: Annotated[int, typer.Option(min=1, max=100_000,
-                                       help="People read and written per batch")] = 10_000,
+                                       help="People read and written per batch")] = 2_000,
+    workers: Annotated[int, typer.Option(min=0, max=64, help=(
+        "Processes reading and evaluating beside the writer (0: one per core)"))] = 0,
 ) -> None:
     """Re-evaluate every active resident's status now; revoke the codes of those now red."""
+    import os
     import time
 
     from borderpass.healthcode import service as healthcode
 
     started = time.perf_counter()
     with scope() as session:
-        counts = healthcode.reevaluate_all(session, now=utcnow(), batch=batch)
+        counts = healthcode.reevaluate_all(session, now=utcnow(), batch=batch,
+                                           workers=workers or os.cpu_count() or 1)
     elapsed = time.perf_counter() - started
     people = sum(counts.values())
     typer.echo(f"{people:,} people re-evaluated in {elapsed:,.1f} s "

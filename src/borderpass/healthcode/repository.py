@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Table, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,10 +71,12 @@ def save_statuses(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(PersonStatus)
+    table = PersonStatus.__table__
+    assert isinstance(table, Table)  # noqa: S101 - declarative models have tables
+    statement = insert(table)  # Core, not the ORM's bulk path: it is a plain upsert
     columns = ("colour", "reasons", "changes_at", "evaluated_at", "rule_set")
     session.execute(statement.on_conflict_do_update(
-        index_elements=[PersonStatus.person_id],
+        index_elements=[table.c.person_id],
         set_={name: statement.excluded[name] for name in columns},
     ), list(rows))
     ids = {row["person_id"] for row in rows}
