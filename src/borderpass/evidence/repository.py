@@ -321,7 +321,12 @@ def areas_of_regions(session: Session, regions: set[str]) -> list[HighRiskArea]:
 
 
 # Set-based reads for many people at once: one query per kind of fact, whatever the
-# number of people (callers pass a bounded chunk of ids).
+# number of people (callers pass a bounded chunk of ids). They read plain rows through the
+# session's connection, past the ORM's row loading; callers flush first.
+
+
+def _rows(session: Session, query: Any) -> Any:
+    return session.connection().execute(query)
 
 
 def last_tests_of_many(
@@ -329,7 +334,7 @@ def last_tests_of_many(
 ) -> list[tuple[uuid.UUID, str, str, datetime]]:
     """Return ``(person, result, method, latest collected_at)`` for negative and positive
     tests collected by ``until``."""
-    rows = session.execute(
+    query = (
         select(TestResult.person_id, TestResult.result, TestResult.method,
                func.max(TestResult.collected_at))
         .where(TestResult.person_id.in_(list(person_ids)),
@@ -337,6 +342,7 @@ def last_tests_of_many(
                TestResult.collected_at <= until)
         .group_by(TestResult.person_id, TestResult.result, TestResult.method)
     )
+    rows = _rows(session, query)
     found = []
     for person_id, result, method, latest in rows:
         collected = _aware(latest)
@@ -349,12 +355,13 @@ def dose_summaries(
     session: Session, person_ids: Sequence[uuid.UUID], until: date
 ) -> dict[uuid.UUID, tuple[int, date | None]]:
     """Return, for each person with a dose by ``until``, how many and the day of the latest."""
-    rows = session.execute(
+    query = (
         select(Vaccination.person_id, func.count(Vaccination.id),
                func.max(Vaccination.vaccinated_on))
         .where(Vaccination.person_id.in_(list(person_ids)), Vaccination.vaccinated_on <= until)
         .group_by(Vaccination.person_id)
     )
+    rows = _rows(session, query)
     found: dict[uuid.UUID, tuple[int, date | None]] = {}
     for person_id, count, latest in rows:
         if isinstance(latest, str):  # SQLite's aggregate gives the stored text back
@@ -369,11 +376,12 @@ def flags_in_force_of_many(
 ) -> list[tuple[uuid.UUID, str, datetime, datetime | None]]:
     """Return ``(person, kind, starts_at, ends_at)`` of flags not lifted and not ended by
     ``now``."""
-    rows = session.execute(
+    query = (
         select(HealthFlag.person_id, HealthFlag.kind, HealthFlag.starts_at, HealthFlag.ends_at)
         .where(HealthFlag.person_id.in_(list(person_ids)), HealthFlag.lifted_at.is_(None),
                (HealthFlag.ends_at.is_(None)) | (HealthFlag.ends_at > now))
     )
+    rows = _rows(session, query)
     return [(p, k, s, e) for p, k, s, e in rows if p is not None]
 
 
@@ -384,13 +392,14 @@ def orders_for_addresses(
     naming premises at these addresses."""
     if not address_indexes:
         return []
-    rows = session.execute(
+    query = (
         select(TestingOrderPremises.address_index, TestingOrder.issued_at,
                TestingOrder.reference)
         .join(TestingOrder, TestingOrder.id == TestingOrderPremises.order_id)
         .where(TestingOrderPremises.address_index.in_(list(address_indexes)),
                TestingOrder.issued_at <= until)
     )
+    rows = _rows(session, query)
     return [(a, i, r) for a, i, r in rows]
 
 
@@ -399,12 +408,13 @@ def orders_by_visit_of_many(
 ) -> list[tuple[uuid.UUID, datetime, str]]:
     """Return ``(person, issued_at, reference)`` of orders issued by ``until`` that an
     uploaded visit falls under."""
-    rows = session.execute(
+    query = (
         select(CheckinFact.person_id, TestingOrder.issued_at, TestingOrder.reference)
         .join(TestingOrder, CheckinFact.order_id == TestingOrder.id)
         .where(CheckinFact.person_id.in_(list(person_ids)), CheckinFact.kind == "order",
                TestingOrder.issued_at <= until)
     )
+    rows = _rows(session, query)
     return [(p, i, r) for p, i, r in rows]
 
 
@@ -412,11 +422,12 @@ def exposures_of_many(
     session: Session, person_ids: Sequence[uuid.UUID], until: datetime
 ) -> list[tuple[uuid.UUID, str, datetime]]:
     """Return ``(person, place, visit_to)`` of exposure facts of visits begun by ``until``."""
-    rows = session.execute(
+    query = (
         select(CheckinFact.person_id, CheckinFact.place_id, CheckinFact.visit_to)
         .where(CheckinFact.person_id.in_(list(person_ids)), CheckinFact.kind == "exposure",
                CheckinFact.visit_from <= until)
     )
+    rows = _rows(session, query)
     return [(p, v, t) for p, v, t in rows]
 
 
@@ -424,8 +435,9 @@ def travel_of_many(
     session: Session, person_ids: Sequence[uuid.UUID], until: datetime
 ) -> list[tuple[uuid.UUID, str, datetime]]:
     """Return ``(person, region, at)`` of travel records up to ``until``."""
-    rows = session.execute(
+    query = (
         select(TravelRecord.person_id, TravelRecord.region_code, TravelRecord.at)
         .where(TravelRecord.person_id.in_(list(person_ids)), TravelRecord.at <= until)
     )
+    rows = _rows(session, query)
     return [(p, r, a) for p, r, a in rows if p is not None]

@@ -432,6 +432,7 @@ def facts_for_many(
         NotFound: one of them is not a known person.
     """
     unique = list(dict.fromkeys(person_ids))
+    session.flush()  # the reads below go straight to the connection
     facts: dict[uuid.UUID, PersonFacts] = {}
     for start in range(0, len(unique), FACTS_CHUNK):
         facts.update(_facts_of_chunk(session, unique[start:start + FACTS_CHUNK], now))

@@ -54,9 +54,8 @@ def address_indexes_of(session: Session, person_ids: Sequence[uuid.UUID]) -> dic
     """Return the address blind index of each of these people that exists."""
     if not person_ids:
         return {}
-    return {person_id: index for person_id, index in session.execute(
-        select(Person.id, Person.address_index).where(Person.id.in_(list(person_ids)))
-    )}
+    query = select(Person.id, Person.address_index).where(Person.id.in_(list(person_ids)))
+    return {person_id: index for person_id, index in session.connection().execute(query)}
 
 
 def active_people_after(session: Session, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
