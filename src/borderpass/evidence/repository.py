@@ -28,6 +28,7 @@ from borderpass.evidence.models import (
     TravelRecord,
     Vaccination,
 )
+from borderpass.kit.db import among
 
 __all__ = ["BulkSpec", "TESTS", "VACCINATIONS", "attach_person", "bulk_insert", "stage"]
 
@@ -337,7 +338,7 @@ def last_tests_of_many(
     query = (
         select(TestResult.person_id, TestResult.result, TestResult.method,
                func.max(TestResult.collected_at))
-        .where(TestResult.person_id.in_(list(person_ids)),
+        .where(among(session, TestResult.person_id, person_ids),
                TestResult.result.in_(("negative", "positive")),
                TestResult.collected_at <= until)
         .group_by(TestResult.person_id, TestResult.result, TestResult.method)
@@ -358,7 +359,8 @@ def dose_summaries(
     query = (
         select(Vaccination.person_id, func.count(Vaccination.id),
                func.max(Vaccination.vaccinated_on))
-        .where(Vaccination.person_id.in_(list(person_ids)), Vaccination.vaccinated_on <= until)
+        .where(among(session, Vaccination.person_id, person_ids),
+               Vaccination.vaccinated_on <= until)
         .group_by(Vaccination.person_id)
     )
     rows = _rows(session, query)
@@ -378,7 +380,7 @@ def flags_in_force_of_many(
     ``now``."""
     query = (
         select(HealthFlag.person_id, HealthFlag.kind, HealthFlag.starts_at, HealthFlag.ends_at)
-        .where(HealthFlag.person_id.in_(list(person_ids)), HealthFlag.lifted_at.is_(None),
+        .where(among(session, HealthFlag.person_id, person_ids), HealthFlag.lifted_at.is_(None),
                (HealthFlag.ends_at.is_(None)) | (HealthFlag.ends_at > now))
     )
     rows = _rows(session, query)
@@ -396,7 +398,7 @@ def orders_for_addresses(
         select(TestingOrderPremises.address_index, TestingOrder.issued_at,
                TestingOrder.reference)
         .join(TestingOrder, TestingOrder.id == TestingOrderPremises.order_id)
-        .where(TestingOrderPremises.address_index.in_(list(address_indexes)),
+        .where(among(session, TestingOrderPremises.address_index, address_indexes),
                TestingOrder.issued_at <= until)
     )
     rows = _rows(session, query)
@@ -411,7 +413,7 @@ def orders_by_visit_of_many(
     query = (
         select(CheckinFact.person_id, TestingOrder.issued_at, TestingOrder.reference)
         .join(TestingOrder, CheckinFact.order_id == TestingOrder.id)
-        .where(CheckinFact.person_id.in_(list(person_ids)), CheckinFact.kind == "order",
+        .where(among(session, CheckinFact.person_id, person_ids), CheckinFact.kind == "order",
                TestingOrder.issued_at <= until)
     )
     rows = _rows(session, query)
@@ -424,7 +426,7 @@ def exposures_of_many(
     """Return ``(person, place, visit_to)`` of exposure facts of visits begun by ``until``."""
     query = (
         select(CheckinFact.person_id, CheckinFact.place_id, CheckinFact.visit_to)
-        .where(CheckinFact.person_id.in_(list(person_ids)), CheckinFact.kind == "exposure",
+        .where(among(session, CheckinFact.person_id, person_ids), CheckinFact.kind == "exposure",
                CheckinFact.visit_from <= until)
     )
     rows = _rows(session, query)
@@ -437,7 +439,7 @@ def travel_of_many(
     """Return ``(person, region, at)`` of travel records up to ``until``."""
     query = (
         select(TravelRecord.person_id, TravelRecord.region_code, TravelRecord.at)
-        .where(TravelRecord.person_id.in_(list(person_ids)), TravelRecord.at <= until)
+        .where(among(session, TravelRecord.person_id, person_ids), TravelRecord.at <= until)
     )
     rows = _rows(session, query)
     return [(p, r, a) for p, r, a in rows if p is not None]

@@ -18,6 +18,7 @@ from borderpass.identity.models import (
     Registration,
     StaffMember,
 )
+from borderpass.kit.db import among
 
 __all__ = [
     "add",
@@ -54,7 +55,7 @@ def address_indexes_of(session: Session, person_ids: Sequence[uuid.UUID]) -> dic
     """Return the address blind index of each of these people that exists."""
     if not person_ids:
         return {}
-    query = select(Person.id, Person.address_index).where(Person.id.in_(list(person_ids)))
+    query = select(Person.id, Person.address_index).where(among(session, Person.id, person_ids))
     return {person_id: index for person_id, index in session.connection().execute(query)}
 
 
