@@ -12,3 +12,22 @@ def test_exposure_benchmark_runs(capsys: Any) -> None:
     line = capsys.readouterr().out.strip()
     assert line.startswith("exposure: matched 50 records against 2,000 entries")
 
+
+
+def test_reevaluate_benchmark_runs(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("BORDERPASS_")}
+    env["BORDERPASS_VAR_DIR"] = str(tmp_path)
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-m", "bench.reevaluate", "300"], env=env,
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    assert line.startswith("reevaluate: N=300 residents from the database"), line
+    assert "sqlite" in line and "people/s" in line and "7.5 million in" in line

@@ -352,6 +352,30 @@ def code_issue(
     typer.echo(issued.text)
 
 
+@code_app.command("reevaluate-all")
+def code_reevaluate_all(
+    batch: Annotated[int, typer.Option(min=1, max=100_000,
+                                       help="People read and written per batch")] = 2_000,
+    workers: Annotated[int, typer.Option(min=0, max=64, help=(
+        "Processes reading and evaluating beside the writer (0: one per core)"))] = 0,
+) -> None:
+    """Re-evaluate every active resident's status now; revoke the codes of those now red."""
+    import os
+    import time
+
+    from borderpass.healthcode import service as healthcode
+
+    started = time.perf_counter()
+    with scope() as session:
+        counts = healthcode.reevaluate_all(session, now=utcnow(), batch=batch,
+                                           workers=workers or os.cpu_count() or 1)
+    elapsed = time.perf_counter() - started
+    people = sum(counts.values())
+    typer.echo(f"{people:,} people re-evaluated in {elapsed:,.1f} s "
+               f"({people / elapsed if elapsed > 0 else 0:,.0f} people/s): "
+               f"{counts['green']:,} green, {counts['amber']:,} amber, {counts['red']:,} red")
+
+
 @app.command()
 def verify(
     text: Annotated[str, typer.Argument(help="The text of the QR code")],

@@ -22,6 +22,14 @@ def test_demo_codes_verify_green_and_red(tmp_path: Path) -> None:
     green = _run(env, "code", "issue", "hkid", "A123456(3)")
     red = _run(env, "code", "issue", "hkid", "Z437626(A)")
     assert green.returncode == 0 and red.returncode == 0, green.stderr + red.stderr
+    everyone = _run(env, "code", "reevaluate-all", "--batch", "2", "--workers", "1")
+    assert everyone.returncode == 0, everyone.stderr
+    assert "people re-evaluated" in everyone.stdout and "people/s" in everyone.stdout
+    assert " 0 red" not in everyone.stdout
+    # Worker processes read and evaluate; the colours are the same.
+    parallel = _run(env, "code", "reevaluate-all", "--batch", "2", "--workers", "2")
+    assert parallel.returncode == 0, parallel.stderr
+    assert parallel.stdout.split(": ", 1)[1] == everyone.stdout.split(": ", 1)[1]
     lists = tmp_path / "trust.json"
     assert _run(env, "trust-list", "export", str(lists)).returncode == 0
 

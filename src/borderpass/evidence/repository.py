@@ -28,6 +28,7 @@ from borderpass.evidence.models import (
     TravelRecord,
     Vaccination,
 )
+from borderpass.kit.db import among
 
 __all__ = ["BulkSpec", "TESTS", "VACCINATIONS", "attach_person", "bulk_insert", "stage"]
 
@@ -201,29 +202,6 @@ def purge_checkin_facts(session: Session, before: datetime) -> list[uuid.UUID]:
     return people
 
 
-def latest_exposure(session: Session, person_id: uuid.UUID, until: datetime) -> CheckinFact | None:
-    """Return the person's exposure fact with the latest visit end, among visits begun by
-    ``until``."""
-    return session.scalars(
-        select(CheckinFact).where(CheckinFact.person_id == person_id,
-                                  CheckinFact.kind == "exposure",
-                                  CheckinFact.visit_from <= until)
-        .order_by(CheckinFact.visit_to.desc()).limit(1)
-    ).first()
-
-
-def latest_order_by_visit(
-    session: Session, person_id: uuid.UUID, until: datetime
-) -> TestingOrder | None:
-    """Return the latest testing order issued by ``until`` that an uploaded visit falls under."""
-    return session.scalars(
-        select(TestingOrder).join(CheckinFact, CheckinFact.order_id == TestingOrder.id)
-        .where(CheckinFact.person_id == person_id, CheckinFact.kind == "order",
-               TestingOrder.issued_at <= until)
-        .order_by(TestingOrder.issued_at.desc()).limit(1)
-    ).first()
-
-
 def add(session: Session, *rows: object) -> None:
     session.add_all(rows)
     session.flush()
@@ -321,31 +299,6 @@ def rows_iter(rows: Iterable[Any]) -> list[Any]:
     return list(rows)
 
 
-def last_test_collected(
-    session: Session, person_id: uuid.UUID, result: str, until: datetime,
-    method: str | None = None,
-) -> datetime | None:
-    """Return when the person's latest test with ``result`` was collected, up to ``until``."""
-    query = select(func.max(TestResult.collected_at)).where(
-        TestResult.person_id == person_id, TestResult.result == result,
-        TestResult.collected_at <= until)
-    if method is not None:
-        query = query.where(TestResult.method == method)
-    return _aware(session.scalar(query))
-
-
-def dose_summary(session: Session, person_id: uuid.UUID, until: date) -> tuple[int, date | None]:
-    """Return how many vaccine doses a person had by ``until``, and the day of the latest."""
-    row = session.execute(
-        select(func.count(Vaccination.id), func.max(Vaccination.vaccinated_on))
-        .where(Vaccination.person_id == person_id, Vaccination.vaccinated_on <= until)
-    ).one()
-    latest = row[1]
-    if isinstance(latest, str):  # SQLite's aggregate gives the stored text back
-        latest = date.fromisoformat(latest)
-    return int(row[0]), latest
-
-
 def _aware(value: datetime | None) -> datetime | None:
     # Aggregates bypass the column type, so SQLite gives naive UTC (or even text) back.
     if value is None:
@@ -353,35 +306,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def flags_in_force(session: Session, person_id: uuid.UUID, now: datetime) -> list[HealthFlag]:
-    """Return the person's flags not lifted and not ended by ``now`` (current or future)."""
-    return list(session.scalars(
-        select(HealthFlag).where(
-            HealthFlag.person_id == person_id, HealthFlag.lifted_at.is_(None),
-            (HealthFlag.ends_at.is_(None)) | (HealthFlag.ends_at > now),
-        ).order_by(HealthFlag.starts_at)
-    ))
-
-
-def latest_order_for_address(
-    session: Session, address_index: str, until: datetime
-) -> TestingOrder | None:
-    """Return the latest testing order issued by ``until`` naming premises at an address."""
-    return session.scalars(
-        select(TestingOrder).join(TestingOrderPremises)
-        .where(TestingOrderPremises.address_index == address_index,
-               TestingOrder.issued_at <= until)
-        .order_by(TestingOrder.issued_at.desc()).limit(1)
-    ).first()
-
-
-def travel_of(session: Session, person_id: uuid.UUID, until: datetime) -> list[TravelRecord]:
-    return list(session.scalars(
-        select(TravelRecord).where(TravelRecord.person_id == person_id, TravelRecord.at <= until)
-        .order_by(TravelRecord.at.desc())
-    ))
 
 
 def areas_of_regions(session: Session, regions: set[str]) -> list[HighRiskArea]:
@@ -395,3 +319,127 @@ def areas_of_regions(session: Session, regions: set[str]) -> list[HighRiskArea]:
     return list(session.scalars(
         select(HighRiskArea).where(HighRiskArea.region_code.in_(sorted(prefixes)))
     ))
+
+
+# Set-based reads for many people at once: one query per kind of fact, whatever the
+# number of people (callers pass a bounded chunk of ids). They read plain rows through the
+# session's connection, past the ORM's row loading; callers flush first.
+
+
+def _rows(session: Session, query: Any) -> Any:
+    return session.connection().execute(query)
+
+
+def last_tests_of_many(
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+) -> list[tuple[uuid.UUID, str, str, datetime]]:
+    """Return ``(person, result, method, latest collected_at)`` for negative and positive
+    tests collected by ``until``."""
+    query = (
+        select(TestResult.person_id, TestResult.result, TestResult.method,
+               func.max(TestResult.collected_at))
+        .where(among(session, TestResult.person_id, person_ids),
+               TestResult.result.in_(("negative", "positive")),
+               TestResult.collected_at <= until)
+        .group_by(TestResult.person_id, TestResult.result, TestResult.method)
+    )
+    rows = _rows(session, query)
+    found = []
+    for person_id, result, method, latest in rows:
+        collected = _aware(latest)
+        if person_id is not None and collected is not None:
+            found.append((person_id, result, method, collected))
+    return found
+
+
+def dose_summaries(
+    session: Session, person_ids: Sequence[uuid.UUID], until: date
+) -> dict[uuid.UUID, tuple[int, date | None]]:
+    """Return, for each person with a dose by ``until``, how many and the day of the latest."""
+    query = (
+        select(Vaccination.person_id, func.count(Vaccination.id),
+               func.max(Vaccination.vaccinated_on))
+        .where(among(session, Vaccination.person_id, person_ids),
+               Vaccination.vaccinated_on <= until)
+        .group_by(Vaccination.person_id)
+    )
+    rows = _rows(session, query)
+    found: dict[uuid.UUID, tuple[int, date | None]] = {}
+    for person_id, count, latest in rows:
+        if isinstance(latest, str):  # SQLite's aggregate gives the stored text back
+            latest = date.fromisoformat(latest)
+        if person_id is not None:
+            found[person_id] = (int(count), latest)
+    return found
+
+
+def flags_in_force_of_many(
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+) -> list[tuple[uuid.UUID, str, datetime, datetime | None]]:
+    """Return ``(person, kind, starts_at, ends_at)`` of flags not lifted and not ended by
+    ``now``."""
+    query = (
+        select(HealthFlag.person_id, HealthFlag.kind, HealthFlag.starts_at, HealthFlag.ends_at)
+        .where(among(session, HealthFlag.person_id, person_ids), HealthFlag.lifted_at.is_(None),
+               (HealthFlag.ends_at.is_(None)) | (HealthFlag.ends_at > now))
+    )
+    rows = _rows(session, query)
+    return [(p, k, s, e) for p, k, s, e in rows if p is not None]
+
+
+def orders_for_addresses(
+    session: Session, address_indexes: Sequence[str], until: datetime
+) -> list[tuple[str, datetime, str]]:
+    """Return ``(address index, issued_at, reference)`` of orders issued by ``until``
+    naming premises at these addresses."""
+    if not address_indexes:
+        return []
+    query = (
+        select(TestingOrderPremises.address_index, TestingOrder.issued_at,
+               TestingOrder.reference)
+        .join(TestingOrder, TestingOrder.id == TestingOrderPremises.order_id)
+        .where(among(session, TestingOrderPremises.address_index, address_indexes),
+               TestingOrder.issued_at <= until)
+    )
+    rows = _rows(session, query)
+    return [(a, i, r) for a, i, r in rows]
+
+
+def orders_by_visit_of_many(
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+) -> list[tuple[uuid.UUID, datetime, str]]:
+    """Return ``(person, issued_at, reference)`` of orders issued by ``until`` that an
+    uploaded visit falls under."""
+    query = (
+        select(CheckinFact.person_id, TestingOrder.issued_at, TestingOrder.reference)
+        .join(TestingOrder, CheckinFact.order_id == TestingOrder.id)
+        .where(among(session, CheckinFact.person_id, person_ids), CheckinFact.kind == "order",
+               TestingOrder.issued_at <= until)
+    )
+    rows = _rows(session, query)
+    return [(p, i, r) for p, i, r in rows]
+
+
+def exposures_of_many(
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+) -> list[tuple[uuid.UUID, str, datetime]]:
+    """Return ``(person, place, visit_to)`` of exposure facts of visits begun by ``until``."""
+    query = (
+        select(CheckinFact.person_id, CheckinFact.place_id, CheckinFact.visit_to)
+        .where(among(session, CheckinFact.person_id, person_ids), CheckinFact.kind == "exposure",
+               CheckinFact.visit_from <= until)
+    )
+    rows = _rows(session, query)
+    return [(p, v, t) for p, v, t in rows]
+
+
+def travel_of_many(
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+) -> list[tuple[uuid.UUID, str, datetime]]:
+    """Return ``(person, region, at)`` of travel records up to ``until``."""
+    query = (
+        select(TravelRecord.person_id, TravelRecord.region_code, TravelRecord.at)
+        .where(among(session, TravelRecord.person_id, person_ids), TravelRecord.at <= until)
+    )
+    rows = _rows(session, query)
+    return [(p, r, a) for p, r, a in rows if p is not None]

@@ -68,6 +68,7 @@ __all__ = [
     "create_source",
     "evidence_of",
     "facts_for",
+    "facts_for_many",
     "high_risk_areas",
     "ingest",
     "lift_flag",
@@ -402,53 +403,122 @@ def _covers(area_region: str, region: str) -> bool:
 def facts_for(session: Session, person_id: uuid.UUID, now: datetime) -> PersonFacts:
     """Summarise what the rules need to know about a person, as known at ``now``.
 
+    The same as :func:`facts_for_many` for one person.
+
+    Raises:
+        NotFound: there is no such person.
+    """
+    return facts_for_many(session, [person_id], now)[person_id]
+
+
+FACTS_CHUNK = 2_000
+
+
+def facts_for_many(
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, PersonFacts]:
+    """Summarise what the rules need to know about each of these people, as known at ``now``.
+
     A travel record counts as a high-risk visit when an area covering its region was
     declared high-risk at the time of the visit. The testing order is the latest issued
     that names the person's address or, through an uploaded check-in, a venue they were
     at during its period. The exposure is the uploaded visit, at a place where a case
     was, that ended last (``exposure_at`` is when it ended).
+
+    A constant number of queries per chunk of :data:`FACTS_CHUNK` people, whatever
+    their evidence.
+
+    Raises:
+        NotFound: one of them is not a known person.
     """
-    flags = repository.flags_in_force(session, person_id, now)
-    flag_until = None
-    if flags and all(flag.ends_at is not None for flag in flags):
-        flag_until = max(flag.ends_at for flag in flags if flag.ends_at is not None)
-    person = identity.get_person(session, person_id)
-    orders = [found for found in (
-        repository.latest_order_for_address(session, person.address_index, now),
-        repository.latest_order_by_visit(session, person_id, now),
-    ) if found is not None]
-    order = max(orders, key=lambda o: o.issued_at) if orders else None
-    exposure = repository.latest_exposure(session, person_id, now)
-    doses, last_dose = repository.dose_summary(session, person_id, hk_date(now))
-    visit_at = visit_region = None
-    travel = repository.travel_of(session, person_id, now)
+    unique = list(dict.fromkeys(person_ids))
+    session.flush()  # the reads below go straight to the connection
+    facts: dict[uuid.UUID, PersonFacts] = {}
+    for start in range(0, len(unique), FACTS_CHUNK):
+        facts.update(_facts_of_chunk(session, unique[start:start + FACTS_CHUNK], now))
+    return facts
+
+
+def _latest(found: dict[Any, tuple[datetime, str]], key: Any, at: datetime, label: str) -> None:
+    earlier = found.get(key)
+    if earlier is None or at > earlier[0]:
+        found[key] = (at, label)
+
+
+def _facts_of_chunk(
+    session: Session, ids: list[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, PersonFacts]:
+    addresses = identity.address_indexes(session, ids)
+
+    tests: dict[tuple[uuid.UUID, str, str | None], datetime] = {}
+    for person_id, result, method, collected in repository.last_tests_of_many(session, ids, now):
+        for key in ((person_id, result, None), (person_id, result, method)):
+            if key not in tests or collected > tests[key]:
+                tests[key] = collected
+
+    flags: dict[uuid.UUID, list[tuple[str, datetime, datetime | None]]] = {}
+    for person_id, kind, starts_at, ends_at in repository.flags_in_force_of_many(
+            session, ids, now):
+        flags.setdefault(person_id, []).append((kind, starts_at, ends_at))
+
+    by_address: dict[str, tuple[datetime, str]] = {}
+    for index, issued_at, reference in repository.orders_for_addresses(
+            session, sorted(set(addresses.values())), now):
+        _latest(by_address, index, issued_at, reference)
+    orders: dict[uuid.UUID, tuple[datetime, str]] = {}
+    for person_id, index in addresses.items():
+        if index in by_address:
+            orders[person_id] = by_address[index]
+    for person_id, issued_at, reference in repository.orders_by_visit_of_many(session, ids, now):
+        _latest(orders, person_id, issued_at, reference)
+
+    exposures: dict[uuid.UUID, tuple[datetime, str]] = {}
+    for person_id, place_id, visit_to in repository.exposures_of_many(session, ids, now):
+        _latest(exposures, person_id, visit_to, place_id)
+
+    doses = repository.dose_summaries(session, ids, hk_date(now))
+
+    visits: dict[uuid.UUID, tuple[datetime, str]] = {}
+    travel = repository.travel_of_many(session, ids, now)
     if travel:
-        areas = repository.areas_of_regions(session, {record.region_code for record in travel})
-        for record in travel:  # latest first
-            if any(_covers(area.region_code, record.region_code) and area.starts_at <= record.at
-                   and (area.ends_at is None or record.at < area.ends_at) for area in areas):
-                visit_at, visit_region = record.at, record.region_code
-                break
-    return PersonFacts(
-        last_negative_at=repository.last_test_collected(session, person_id, "negative", now),
-        last_positive_at=repository.last_test_collected(session, person_id, "positive", now),
-        flag_since=min(flag.starts_at for flag in flags) if flags else None,
-        flag_until=flag_until,
-        flag_kinds=tuple(sorted({flag.kind for flag in flags})),
-        order_issued_at=order.issued_at if order is not None else None,
-        order_reference=order.reference if order is not None else None,
-        high_risk_visit_at=visit_at,
-        high_risk_region=visit_region,
-        exposure_at=min(exposure.visit_to, now) if exposure is not None else None,
-        exposure_venue=exposure.place_id if exposure is not None else None,
-        last_negative_pcr_at=repository.last_test_collected(
-            session, person_id, "negative", now, method="PCR"),
-        last_negative_rat_at=repository.last_test_collected(
-            session, person_id, "negative", now, method="RAT"),
-        doses=doses,
-        last_dose_at=(datetime.combine(last_dose, time(0), tzinfo=HONG_KONG)
-                      if last_dose is not None else None),
-    )
+        areas = repository.areas_of_regions(session, {region for _, region, _ in travel})
+        for person_id, region, at in sorted(travel, key=lambda record: record[2],
+                                            reverse=True):  # latest first
+            if person_id in visits:
+                continue
+            if any(_covers(area.region_code, region) and area.starts_at <= at
+                   and (area.ends_at is None or at < area.ends_at) for area in areas):
+                visits[person_id] = (at, region)
+
+    facts = {}
+    for person_id in ids:
+        held = flags.get(person_id, [])
+        flag_until = None
+        if held and all(ends_at is not None for _, _, ends_at in held):
+            flag_until = max(ends_at for _, _, ends_at in held if ends_at is not None)
+        order = orders.get(person_id)
+        exposure = exposures.get(person_id)
+        visit = visits.get(person_id)
+        count, last_dose = doses.get(person_id, (0, None))
+        facts[person_id] = PersonFacts(
+            last_negative_at=tests.get((person_id, "negative", None)),
+            last_positive_at=tests.get((person_id, "positive", None)),
+            flag_since=min(starts_at for _, starts_at, _ in held) if held else None,
+            flag_until=flag_until,
+            flag_kinds=tuple(sorted({kind for kind, _, _ in held})),
+            order_issued_at=order[0] if order is not None else None,
+            order_reference=order[1] if order is not None else None,
+            high_risk_visit_at=visit[0] if visit is not None else None,
+            high_risk_region=visit[1] if visit is not None else None,
+            exposure_at=min(exposure[0], now) if exposure is not None else None,
+            exposure_venue=exposure[1] if exposure is not None else None,
+            last_negative_pcr_at=tests.get((person_id, "negative", "PCR")),
+            last_negative_rat_at=tests.get((person_id, "negative", "RAT")),
+            doses=count,
+            last_dose_at=(datetime.combine(last_dose, time(0), tzinfo=HONG_KONG)
+                          if last_dose is not None else None),
+        )
+    return facts
 
 
 def orders_at_venues(

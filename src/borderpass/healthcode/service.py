@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,6 +36,7 @@ __all__ = [
     "export",
     "issue",
     "reevaluate",
+    "reevaluate_all",
     "revocation_list",
     "rotate_key",
     "trust_list",
@@ -148,16 +151,109 @@ def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reaso
     return count
 
 
+REEVALUATE_CHUNK = 2_000
+
+
 def reevaluate(session: Session, people: list[uuid.UUID], *, now: datetime) -> dict[uuid.UUID, str]:
-    """Re-evaluate the status of these people only; revoke the codes of those now red."""
-    colours = {}
-    for person_id in people:
-        result = rules.status(session, person_id, now=now)
-        _save_status(session, person_id, result, now)
-        if result.colour == "red":
-            revoke_codes(session, person_id, now=now, reason="turned_red")
-        colours[person_id] = result.colour
+    """Re-evaluate the status of these people only; revoke the codes of those now red.
+
+    Set-based: per chunk of people, their facts are read with a constant number of
+    queries, their statuses saved with one statement and the codes of those now red
+    revoked together.
+    """
+    colours: dict[uuid.UUID, str] = {}
+    unique = list(dict.fromkeys(people))
+    for start in range(0, len(unique), REEVALUATE_CHUNK):
+        chunk = unique[start:start + REEVALUATE_CHUNK]
+        rows = _status_rows(rules.statuses(session, chunk, now=now), now)
+        _apply(session, rows, now)
+        colours.update((row["person_id"], row["colour"]) for row in rows)
     return colours
+
+
+def _status_rows(results: dict[uuid.UUID, Status], now: datetime) -> list[dict[str, Any]]:
+    return [{"person_id": person_id, "colour": result.colour,
+             "reasons": ",".join(result.rule_ids)[:400], "changes_at": result.changes_at,
+             "evaluated_at": now, "rule_set": result.rule_set[:96]}
+            for person_id, result in results.items()]
+
+
+def _apply(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+    repository.save_statuses(session, rows)
+    _revoke_many(session, [row["person_id"] for row in rows if row["colour"] == "red"],
+                 now=now, reason="turned_red")
+
+
+_WORKER_ENGINES: dict[str, Any] = {}
+
+
+def _evaluate_page(task: tuple[str, list[uuid.UUID], datetime]) -> list[dict[str, Any]]:
+    """In a worker process: read the facts of a page of people and evaluate them."""
+    from borderpass.kit.db import engine_for
+
+    url, page, now = task
+    engine = _WORKER_ENGINES.get(url)
+    if engine is None:
+        engine = _WORKER_ENGINES[url] = engine_for(url, read_only=True)
+    with Session(engine) as session:
+        return _status_rows(rules.statuses(session, page, now=now), now)
+
+
+def reevaluate_all(
+    session: Session, *, now: datetime, batch: int = 10_000, workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Re-evaluate every active resident, a batch at a time; return how many of each colour.
+
+    With ``workers`` above 1, that many processes read the facts and evaluate pages of
+    people from committed data while this session writes statuses and revocations.
+    """
+    counts = {"green": 0, "amber": 0, "red": 0}
+    pages: list[list[uuid.UUID]] = []
+    after: uuid.UUID | None = None
+    while page := identity.active_people(session, after=after, limit=batch):
+        pages.append(page)
+        after = page[-1]
+    done = 0
+    if workers > 1 and pages:
+        url = session.get_bind().engine.url.render_as_string(hide_password=False)
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(min(workers, len(pages))) as pool:
+            # The pages are listed beforehand: the pool's feeder thread never touches the session.
+            for rows in pool.imap(_evaluate_page, [(url, page, now) for page in pages]):
+                _apply(session, rows, now)
+                for row in rows:
+                    counts[row["colour"]] += 1
+                done += len(rows)
+                if progress is not None:
+                    progress(done)
+    else:
+        for page in pages:
+            for colour in reevaluate(session, page, now=now).values():
+                counts[colour] += 1
+            done += len(page)
+            if progress is not None:
+                progress(done)
+    log.info("status.reevaluated_all", people=done, workers=workers, **counts)
+    return counts
+
+
+def _revoke_many(session: Session, people: list[uuid.UUID], *, now: datetime, reason: str) -> None:
+    """Revoke the live codes that are not red of these people, together."""
+    if not people:
+        return
+    codes = repository.live_codes_not_red(session, people, now)
+    order = {person_id: n for n, person_id in enumerate(people)}
+    codes.sort(key=lambda code: order[code.person_id])  # stable: newest first per person
+    per_person: dict[uuid.UUID, int] = {}
+    for code in codes:
+        code.revoked_at = now
+        per_person[code.person_id] = per_person.get(code.person_id, 0) + 1
+    repository.add(session, *(CodeRevocation(code_hash=code.code_hash, revoked_at=now,
+                                             expires_at=code.valid_until, reason=reason)
+                              for code in codes))
+    for person_id, count in per_person.items():
+        log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
 
 
 @subscribe("evidence.changed")

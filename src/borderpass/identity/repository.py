@@ -18,6 +18,7 @@ from borderpass.identity.models import (
     Registration,
     StaffMember,
 )
+from borderpass.kit.db import among
 
 __all__ = [
     "add",
@@ -48,6 +49,22 @@ def find_person_by_index(session: Session, kind: str, index: str) -> Person | No
     return session.scalars(
         select(Person).where(Person.doc_kind == kind, Person.doc_index == index)
     ).one_or_none()
+
+
+def address_indexes_of(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Return the address blind index of each of these people that exists."""
+    if not person_ids:
+        return {}
+    query = select(Person.id, Person.address_index).where(among(session, Person.id, person_ids))
+    return {person_id: index for person_id, index in session.connection().execute(query)}
+
+
+def active_people_after(session: Session, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+    """Return up to ``limit`` active people's ids in id order, after ``after``."""
+    query = select(Person.id).where(Person.status == "active")
+    if after is not None:
+        query = query.where(Person.id > after)
+    return list(session.scalars(query.order_by(Person.id).limit(limit)))
 
 
 def active_people_at(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:

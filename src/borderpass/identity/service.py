@@ -49,6 +49,8 @@ __all__ = [
     "STAFF_ROLES",
     "activate",
     "activate_by_officer",
+    "active_people",
+    "address_indexes",
     "authenticate",
     "create_staff",
     "delete_account",
@@ -550,6 +552,23 @@ def find_person(session: Session, kind: str, number: str) -> Person | None:
 def people_at_addresses(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:
     """Return the active residents whose address has one of these blind indexes."""
     return repository.active_people_at(session, sorted(set(address_indexes)))
+
+
+def address_indexes(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Return the address blind index of each of these people (in one query per call).
+
+    Raises:
+        NotFound: one of them is not a known person.
+    """
+    found = repository.address_indexes_of(session, sorted(set(person_ids)))
+    if len(found) != len(set(person_ids)):
+        raise NotFound(_("There is no such person."))
+    return found
+
+
+def active_people(session: Session, *, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+    """Return a page of active residents' ids in id order, starting after ``after``."""
+    return repository.active_people_after(session, after, limit)
 
 
 def get_person(session: Session, person_id: uuid.UUID) -> Person:

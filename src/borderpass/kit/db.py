@@ -7,13 +7,23 @@ back when it raises. Services may ``flush()``; they never ``commit()``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    MetaData,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -21,6 +31,7 @@ from sqlalchemy.types import TypeDecorator
 from borderpass.kit.config import get_settings
 
 __all__ = [
+    "among",
     "Base",
     "UTCDateTime",
     "engine_for",
@@ -82,8 +93,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def engine_for(url: str) -> Engine:
-    """Create an engine for ``url`` with the settings each database needs."""
+def engine_for(url: str, *, read_only: bool = False) -> Engine:
+    """Create an engine for ``url`` with the settings each database needs.
+
+    ``read_only``: for readers beside a writer; on SQLite their transactions then begin
+    deferred, so they read (WAL) without waiting for the writer's lock.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -94,7 +109,8 @@ def engine_for(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy's recipe is to
         # switch it off and emit BEGIN ourselves.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -131,3 +147,14 @@ def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Sessi
         raise
     finally:
         session.close()
+
+
+def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for a long list of values.
+
+    On PostgreSQL the list travels as one array parameter (``= ANY(:values)``), so the
+    statement stays short whatever the number of values; elsewhere it is a plain IN.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
@@ -36,6 +37,7 @@ __all__ = [
     "load",
     "status",
     "status_view",
+    "statuses",
 ]
 
 log = get_logger(__name__)
@@ -137,6 +139,15 @@ def status(session: Session, person_id: uuid.UUID, *, now: datetime) -> Status:
     """Evaluate a person's status from their evidence under the rule set in force."""
     facts = evidence.facts_for(session, person_id, now)
     return evaluate(facts, active_rule_set(session), now)
+
+
+def statuses(
+    session: Session, people: Sequence[uuid.UUID], *, now: datetime
+) -> dict[uuid.UUID, Status]:
+    """Evaluate many people's statuses at once (set-based reads of their evidence)."""
+    rule_set = active_rule_set(session)
+    return {person_id: evaluate(facts, rule_set, now)
+            for person_id, facts in evidence.facts_for_many(session, people, now).items()}
 
 
 def status_view(result: Status, *, now: datetime) -> StatusView:

@@ -1,0 +1,227 @@
+"""Database-backed re-evaluation of every resident, per second, on SQLite and PostgreSQL.
+
+Creates N synthetic registered residents (100,000 unless given) with realistic evidence
+by bulk inserts into a throwaway database: tests of both methods and results, vaccine
+doses, a few flags, testing orders naming home addresses, uploaded visits under orders and
+where cases were, high-risk travel, and live codes for some. Then times
+``healthcode.reevaluate_all`` (facts read set-based, statuses upserted, codes of people
+now red revoked) over all of them and extrapolates to all 7.5 million Hong Kong
+residents. PostgreSQL is used when one answers (BORDERPASS_BENCH_PG_URL, else a throwaway
+database on 127.0.0.1:5432, dropped afterwards). Prints one line.
+Run: ``python -m bench.reevaluate [N]``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from bench.ingest import _drop, _postgres_url
+
+PEOPLE = 100_000
+HONG_KONG = 7_500_000
+TARGET_SECONDS = 600
+_ROWS = 5_000
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)  # noqa: S101 - declarative models have tables
+    return table
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), _ROWS):
+        yield rows[start:start + _ROWS]
+
+
+def populate(session: Session, size: int, now: datetime) -> None:  # noqa: PLR0915
+    """Insert ``size`` active residents and their evidence, in bulk."""
+    from borderpass.evidence.models import (
+        CheckinFact,
+        EvidenceSource,
+        HealthFlag,
+        HighRiskArea,
+        TestingOrder,
+        TestingOrderPremises,
+        TestResult,
+        TravelRecord,
+        Vaccination,
+    )
+    from borderpass.healthcode.models import HealthCode
+    from borderpass.identity.models import Person
+
+    rng = random.Random(2021)  # noqa: S311 - a reproducible synthetic population
+    hour = timedelta(hours=1)
+    officer = uuid.uuid4()
+    source_id, batch_id = uuid.uuid4(), uuid.uuid4()
+    session.execute(insert(_table(EvidenceSource)),
+                    [{"id": source_id, "name": "Bench Lab", "kind": "lab", "created_at": now}])
+    homes = [f"bench-home-{n}" for n in range(max(1, size // 3))]
+    orders = []
+    for n in range(50):
+        issued = now - rng.uniform(0, 24 * 7) * hour
+        orders.append({"id": uuid.uuid4(), "reference": f"BENCH-CTO-{n}", "issued_at": issued,
+                       "period_from": issued - 2 * 24 * hour, "period_to": issued - 24 * hour,
+                       "test_by": issued + 48 * hour, "recorded_by": officer})
+    session.execute(insert(_table(TestingOrder)), orders)
+    session.execute(insert(_table(TestingOrderPremises)), [
+        {"id": uuid.uuid4(), "order_id": order["id"], "address": "premises",
+         "address_index": rng.choice(homes), "venue_id": None}
+        for order in orders for _ in range(20)])
+    session.execute(insert(_table(HighRiskArea)), [
+        {"id": uuid.uuid4(), "region_code": region, "name_en": region, "name_zh": region,
+         "starts_at": now - 30 * 24 * hour, "ends_at": None, "recorded_by": officer,
+         "recorded_at": now} for region in ("CN-GD", "TW")])
+    people: list[dict[str, Any]] = []
+    tests: list[dict[str, Any]] = []
+    doses: list[dict[str, Any]] = []
+    flags: list[dict[str, Any]] = []
+    travel: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
+    codes: list[dict[str, Any]] = []
+    for n in range(size):
+        person_id = uuid.uuid4()
+        doc_index = f"bench-{n}"
+        people.append({
+            "id": person_id, "doc_kind": "hkid", "doc_index": doc_index,
+            "doc_number_sealed": b"-", "doc_masked": "A1*****(3)",
+            "doc_issued_on": date(2015, 1, 1), "name_zh_sealed": b"-", "name_en_sealed": b"-",
+            "initials": "CTM", "phone_sealed": b"-", "address_sealed": b"-",
+            "address_index": rng.choice(homes), "locale": "en", "status": "active",
+            "created_at": now - 60 * 24 * hour, "activated_at": now - 60 * 24 * hour})
+        subject = {"doc_kind": "hkid", "doc_index": doc_index, "person_id": person_id}
+        roll = rng.random()
+        collected_times = []
+        if roll < 0.92:
+            collected_times.append(now - rng.uniform(0, 47 if roll < 0.80 else 240) * hour)
+        if rng.random() < 0.5:
+            collected_times.append(now - rng.uniform(48, 24 * 14) * hour)
+        for collected in collected_times:
+            positive = rng.random() < 0.01
+            tests.append({**subject, "source_id": source_id, "batch_id": batch_id,
+                          "specimen_id": f"BENCH-{len(tests)}", "collected_at": collected,
+                          "reported_at": collected + 6 * hour,
+                          "method": "PCR" if rng.random() < 0.7 else "RAT",
+                          "result": "positive" if positive else "negative", "lab": "Bench Lab"})
+        if rng.random() < 0.9:
+            for dose in range(1, rng.randrange(2, 5)):
+                doses.append({**subject, "source_id": source_id, "batch_id": batch_id,
+                              "dose_number": dose, "product": "Comirnaty",
+                              "vaccinated_on": date(2021, 3, 1) + timedelta(days=90 * dose),
+                              "provider": "Bench Clinic"})
+        if rng.random() < 0.02:
+            starts = now - rng.uniform(0, 24 * 10) * hour
+            flags.append({**subject, "id": uuid.uuid4(),
+                          "kind": rng.choice(["close_contact", "quarantine", "confirmed"]),
+                          "starts_at": starts, "ends_at": starts + 14 * 24 * hour,
+                          "recorded_by": officer, "recorded_at": starts, "lifted_at": None})
+        if rng.random() < 0.02:
+            travel.append({**subject, "id": uuid.uuid4(),
+                           "region_code": rng.choice(["CN-GD-SZ", "MO", "TW-TPE"]),
+                           "at": now - rng.uniform(0, 24 * 20) * hour, "source": "crossing",
+                           "recorded_by": officer, "recorded_at": now})
+        if rng.random() < 0.02:
+            begun = now - rng.uniform(2, 24 * 20) * hour
+            facts.append({"id": uuid.uuid4(), "person_id": person_id, "kind": "exposure",
+                          "place_id": f"V{rng.randrange(1000)}", "visit_from": begun,
+                          "visit_to": begun + hour, "order_id": None, "recorded_at": now})
+        if rng.random() < 0.01:
+            order = rng.choice(orders)
+            facts.append({"id": uuid.uuid4(), "person_id": person_id, "kind": "order",
+                          "place_id": "V-ORDER", "visit_from": order["period_from"],
+                          "visit_to": order["period_from"] + hour, "order_id": order["id"],
+                          "recorded_at": now})
+        if rng.random() < 0.1:
+            codes.append({"id": uuid.uuid4(), "person_id": person_id,
+                          "code_hash": uuid.uuid4().hex, "colour": "green", "kid": "0" * 16,
+                          "issued_at": now - hour, "valid_until": now + 12 * hour,
+                          "text": "-", "revoked_at": None})
+    for model, rows in ((Person, people), (TestResult, tests), (Vaccination, doses),
+                        (HealthFlag, flags), (TravelRecord, travel), (CheckinFact, facts),
+                        (HealthCode, codes)):
+        for chunk in _chunks(rows):
+            session.execute(insert(_table(model)), chunk)
+
+
+def run_one(url: str, var: Path, size: int, now: datetime) -> tuple[float, float, dict[str, int]]:
+    """Populate a fresh database at ``url``; return people re-evaluated per second in one
+    process, then with a worker per core, and the colours."""
+    os.environ["BORDERPASS_DATABASE_URL"] = url
+    os.environ["BORDERPASS_VAR_DIR"] = str(var)
+    os.environ["BORDERPASS_LOG_LEVEL"] = "WARNING"
+    from borderpass.kit.config import reset_settings
+
+    reset_settings()
+    from borderpass.kit.logging import configure_logging
+
+    configure_logging("WARNING", None)
+    import borderpass.evidence.service  # noqa: F401 - its event handlers must be registered
+    from borderpass.healthcode import service as healthcode
+    from borderpass.kit.db import engine_for, session_factory, unit_of_work
+    from borderpass.migrations import upgrade
+
+    upgrade(url)
+    engine = engine_for(url)
+    factory = session_factory(engine)
+    with unit_of_work(factory) as session:
+        populate(session, size, now)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+    rates = []
+    for workers in (1, os.cpu_count() or 1):
+        started = time.perf_counter()
+        with unit_of_work(factory) as session:
+            counts = healthcode.reevaluate_all(session, now=now, workers=workers, batch=2_000)
+        rates.append(size / (time.perf_counter() - started))
+        assert sum(counts.values()) == size, counts  # noqa: S101 - a benchmark sanity check
+    engine.dispose()
+    return rates[0], rates[1], counts
+
+
+def _figures(name: str, one: float, rate: float) -> str:
+    whole = HONG_KONG / rate
+    verdict = "met" if whole < TARGET_SECONDS else "not met"
+    return (f"{name} {rate:,.0f} people/s with {os.cpu_count() or 1} workers "
+            f"({one:,.0f}/s in one process), 7.5 million in {whole / 60:.1f} min "
+            f"(target < {TARGET_SECONDS // 60} min: {verdict})")
+
+
+def main() -> None:
+    size = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else PEOPLE
+    now = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    with tempfile.TemporaryDirectory(prefix="bench-reevaluate-") as tmp:
+        work = Path(tmp)
+        sqlite_one, sqlite_rate, counts = run_one(f"sqlite:///{work / 'bench.sqlite3'}",
+                                                  work / "var", size, now)
+        head = (f"reevaluate: N={size:,} residents from the database "
+                f"({counts['green']:,} green, {counts['amber']:,} amber, {counts['red']:,} red)")
+        try:
+            pg_url, created = _postgres_url()
+        except Exception as error:  # noqa: BLE001 - report and go on without PostgreSQL
+            print(f"{head}; {_figures('sqlite', sqlite_one, sqlite_rate)}; "
+                  f"postgresql unavailable ({type(error).__name__})")
+            return
+        try:
+            pg_one, pg_rate, _counts = run_one(pg_url, work / "var", size, now)
+        finally:
+            if created:
+                _drop(created)
+    print(f"{head}; {_figures('postgresql', pg_one, pg_rate)}; "
+          f"{_figures('sqlite', sqlite_one, sqlite_rate)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Re-evaluating many people at once: statuses saved, codes of people now red revoked once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from borderpass.evidence import service as evidence
+from borderpass.healthcode import service as healthcode
+from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
+from borderpass.identity.documents import hkid_check_character
+from borderpass.rules import service as rules
+
+H = timedelta(hours=1)
+
+
+def _number(n: int) -> str:
+    body = f"K{n:06d}"
+    return f"{body}({hkid_check_character(body)})"
+
+
+def _batch(rows: list[tuple[str, str, datetime, str]]) -> bytes:
+    lines = ["specimen_id,document_kind,document_number,collected_at,reported_at,method,result,lab"]
+    lines += [f"{specimen},hkid,{number},{collected.isoformat()},"
+              f"{(collected + H / 2).isoformat()},PCR,{result},Test Lab"
+              for specimen, number, collected, result in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _revocations(session: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(CodeRevocation)) or 0)
+
+
+def test_many_people_turn_red_together(
+    session: Any, now: datetime, register_person: Any, lab: Any
+) -> None:
+    source, _key = lab
+    numbers = [_number(n) for n in range(1, 6)]
+    people = [register_person(number) for number in numbers]
+    evidence.ingest(session, source.id, "tests", _batch(
+        [(f"N-{n}", number, now - 2 * H, "negative") for n, number in enumerate(numbers)]),
+        "csv", now=now)
+    codes = [healthcode.issue(session, person.id, now=now) for person in people]
+    assert {code.colour for code in codes} == {"green"}
+    statuses = [session.get(PersonStatus, person.id) for person in people]
+    assert {status.colour for status in statuses} == {"green"}
+    before = _revocations(session)
+
+    # One batch turns three of them red: one re-evaluation of the three, set-based.
+    later = now + H
+    evidence.ingest(session, source.id, "tests", _batch(
+        [(f"P-{n}", numbers[n], now - H, "positive") for n in (0, 2, 4)]), "csv", now=later)
+    assert _revocations(session) == before + 3
+    for n, person in enumerate(people):
+        status = statuses[n]  # objects already loaded are read anew
+        assert status.colour == ("red" if n in (0, 2, 4) else "green")
+        assert status.evaluated_at == (later if n in (0, 2, 4) else now)
+        held = session.scalars(select(HealthCode).where(HealthCode.person_id == person.id)).one()
+        assert (held.revoked_at is not None) == (n in (0, 2, 4))
+        assert status.reasons == ",".join(rules.status(session, person.id, now=later).rule_ids)
+
+    # Everyone again, in small batches: the same colours, nothing revoked twice.
+    red_code = healthcode.issue(session, people[0].id, now=later)
+    assert red_code.colour == "red"
+    counts = healthcode.reevaluate_all(session, now=later, batch=2)
+    assert counts["red"] >= 3 and sum(counts.values()) >= 5
+    assert _revocations(session) == before + 3
+    colours = healthcode.reevaluate(session, [p.id for p in people] + [people[1].id], now=later)
+    assert colours == {p.id: rules.status(session, p.id, now=later).colour for p in people}
+    assert _revocations(session) == before + 3
