@@ -4,6 +4,7 @@ same services as ``evidence.api``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -80,6 +81,31 @@ def _parse(schema: type[BaseModel], values: dict[str, Any], instants: tuple[str,
         return None, field_errors(error, locale)
 
 
+def _record(
+    request: Request,
+    session: DbSession,
+    *,
+    parsed: tuple[Any, dict[str, str]],
+    values: dict[str, str],
+    fields: tuple[str, ...],
+    page: Callable[..., Response],
+    save: Callable[[Any], object],
+    then: str,
+) -> Response:
+    """Save a validated form, or show the page again with each error beside its field."""
+    data, errors = parsed
+    if errors:
+        return page(422, values=values, errors=errors)
+    try:
+        save(data)
+    except BorderpassError as error:
+        abandon(session, error)
+        return page(error.status, values=values,
+                    errors=error_of(error, page_locale(request), fields))
+    flash(request, _("Recorded."))
+    return redirect(then)
+
+
 @router.get("/evidence")
 def my_evidence(request: Request, session: DbSession, caller: Resident) -> Response:
     """Show the resident the test results, vaccinations and flags on file."""
@@ -110,19 +136,14 @@ def cases(request: Request, _caller: HealthOfficer) -> Response:
 def record_case(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
                 form: PageForm) -> Response:
     """Record a case, a close contact or quarantine."""
-    locale = page_locale(request)
     values = text_fields(form, CASE_FIELDS)
-    data, errors = _parse(FlagIn, values, ("starts_at", "ends_at"), locale)
-    if errors:
-        return _cases_page(request, 422, values=values, errors=errors)
-    try:
-        service.record_flag(session, data, officer=caller.id, now=now)
-    except BorderpassError as error:
-        abandon(session, error)
-        return _cases_page(request, error.status, values=values,
-                           errors=error_of(error, locale, CASE_FIELDS))
-    flash(request, _("Recorded."))
-    return redirect("/officer/cases")
+    return _record(
+        request, session, values=values, fields=CASE_FIELDS,
+        parsed=_parse(FlagIn, values, ("starts_at", "ends_at"), page_locale(request)),
+        page=lambda status, **context: _cases_page(request, status, **context),
+        save=lambda data: service.record_flag(session, data, officer=caller.id, now=now),
+        then="/officer/cases",
+    )
 
 
 # --- compulsory testing orders ------------------------------------------------------
@@ -147,22 +168,18 @@ def testing_orders(request: Request, session: DbSession, now: Now,
 def record_testing_order(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
                          form: PageForm) -> Response:
     """Record a compulsory testing order; premises are given one address a line."""
-    locale = page_locale(request)
     values = text_fields(form, ORDER_FIELDS)
     premises = [{"address": line.strip()} for line in values["premises"].splitlines()
                 if line.strip()]
-    data, errors = _parse(TestingOrderIn, {**values, "premises": premises},
-                          ("period_from", "period_to", "test_by"), locale)
-    if errors:
-        return _orders_page(request, session, now, 422, values=values, errors=errors)
-    try:
-        service.record_testing_order(session, data, officer=caller.id, now=now)
-    except BorderpassError as error:
-        abandon(session, error)
-        return _orders_page(request, session, now, error.status, values=values,
-                            errors=error_of(error, locale, ORDER_FIELDS))
-    flash(request, _("Recorded."))
-    return redirect("/officer/testing-orders")
+    return _record(
+        request, session, values=values, fields=ORDER_FIELDS,
+        parsed=_parse(TestingOrderIn, {**values, "premises": premises},
+                      ("period_from", "period_to", "test_by"), page_locale(request)),
+        page=lambda status, **context: _orders_page(request, session, now, status, **context),
+        save=lambda data: service.record_testing_order(session, data, officer=caller.id,
+                                                       now=now),
+        then="/officer/testing-orders",
+    )
 
 
 # --- high-risk areas ---------------------------------------------------------------
@@ -187,17 +204,13 @@ def high_risk_areas(request: Request, session: DbSession, now: Now,
 def record_high_risk_area(request: Request, session: DbSession, now: Now,
                           caller: HealthOfficer, form: PageForm) -> Response:
     """Declare a high-risk area for a period."""
-    locale = page_locale(request)
     values = text_fields(form, AREA_FIELDS)
     values["region_code"] = values["region_code"].upper()
-    data, errors = _parse(HighRiskAreaIn, values, ("starts_at", "ends_at"), locale)
-    if errors:
-        return _areas_page(request, session, now, 422, values=values, errors=errors)
-    try:
-        service.record_high_risk_area(session, data, officer=caller.id, now=now)
-    except BorderpassError as error:
-        abandon(session, error)
-        return _areas_page(request, session, now, error.status, values=values,
-                           errors=error_of(error, locale, AREA_FIELDS))
-    flash(request, _("Recorded."))
-    return redirect("/officer/high-risk-areas")
+    return _record(
+        request, session, values=values, fields=AREA_FIELDS,
+        parsed=_parse(HighRiskAreaIn, values, ("starts_at", "ends_at"), page_locale(request)),
+        page=lambda status, **context: _areas_page(request, session, now, status, **context),
+        save=lambda data: service.record_high_risk_area(session, data, officer=caller.id,
+                                                        now=now),
+        then="/officer/high-risk-areas",
+    )
