@@ -224,7 +224,7 @@ def outbox_deliver(
     limit: Annotated[int, typer.Option(help="At most this many messages")] = 500,
 ) -> None:
     """Hand queued SMS and letters to the configured sender."""
-    from borderpass.identity import outbox
+    from borderpass.kit import outbox
 
     with scope() as session:
         sent = outbox.deliver(session, outbox.configured_sender(), now=utcnow(), limit=limit)

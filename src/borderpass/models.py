@@ -7,6 +7,7 @@ from borderpass.echannel import models as echannel_models
 from borderpass.evidence import models as evidence_models
 from borderpass.healthcode import models as healthcode_models
 from borderpass.identity import models as identity_models
+from borderpass.kit import outbox as kit_outbox
 from borderpass.kit.db import Base
 from borderpass.permits import models as permits_models
 from borderpass.rules import models as rules_models
@@ -15,6 +16,7 @@ __all__ = ["metadata"]
 
 metadata = Base.metadata
 _DOMAINS = (
+    kit_outbox,
     identity_models, evidence_models, echannel_models, rules_models, healthcode_models,
     permits_models, checkin_models,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from borderpass.kit import outbox
 from tests.conftest import DEMO_PDF
 
 FORM = {
@@ -26,9 +27,8 @@ FORM = {
 
 
 def pin_from_outbox(session: Any, registration_id: str) -> str:
-    from borderpass.identity import repository
 
-    messages = repository.outbox_for(session, registration_id)
+    messages = outbox.messages_for(session, registration_id)
     match = re.search(r"\b(\d{6})\b", messages[-1].body)
     assert match is not None
     return match.group(1)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from borderpass.identity import repository as identity_repository
+from borderpass.kit import outbox
 from borderpass.kit.clock import HONG_KONG
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput
 from borderpass.permits import repository, service
@@ -135,7 +135,7 @@ def test_reminder_goes_out_the_day_before_once(
     assert service.queue_reminders(session, now=two_days_before) == 0
     assert service.queue_reminders(session, now=now) == 1
     assert service.queue_reminders(session, now=now) == 0
-    messages = identity_repository.outbox_for(session, str(appointment.id))
+    messages = outbox.messages_for(session, str(appointment.id))
     assert len(messages) == 1
     assert messages[0].purpose == "permit_reminder"
     assert application.reference in messages[0].body

@@ -115,7 +115,7 @@ def shoot(page: Page, locale: str, name: str) -> None:
 def latest_pin(factory: Any) -> str:
     from sqlalchemy import select
 
-    from borderpass.identity.models import OutboxMessage
+    from borderpass.kit.outbox import OutboxMessage
 
     with factory() as session:
         body = session.scalars(select(OutboxMessage.body)
@@ -283,7 +283,7 @@ def ingest_negative_test(site: dict[str, Any], hkid: str) -> None:
 def test_walk_red_code_lab_result_green_code_scanner_and_chart(
     browser: Browser, site: dict[str, Any]
 ) -> None:
-    from borderpass.web import seams
+    from borderpass.healthcode import views
 
     url = site["url"]
     resident = browser.new_context(viewport=PHONE, device_scale_factor=2)
@@ -330,7 +330,7 @@ def test_walk_red_code_lab_result_green_code_scanner_and_chart(
     screenshot = ARTIFACTS / "en" / "code-green.png"
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot), full_page=True)
-    code_text = seams.decode_photo(screenshot.read_bytes())
+    code_text = views.decode_photo(screenshot.read_bytes())
     resident.close()
 
     # The border officer verifies the code from the screenshot of the code page.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from borderpass.kit import outbox
 from tests.conftest import DEMO_PDF
 from tests.identity.test_registration_api import pin_from_outbox
 
@@ -186,7 +187,6 @@ def test_register_activate_and_use_the_account(client: Any, session: Any) -> Non
     assert "The PIN has 6 digits." in wrong.text
     registration = client.cookies  # the registration id lives in the signed session
     assert registration
-    from borderpass.identity import repository
 
     pin = pin_from_outbox(session, str(_latest_registration(session)))
     done = client.post("/register/activate", data={"csrf_token": csrf_of(page.text), "pin": pin},
@@ -204,7 +204,7 @@ def test_register_activate_and_use_the_account(client: Any, session: Any) -> Non
                           data={"csrf_token": csrf_of(account.text), "confirm": "yes"})
     assert "Your account and your proof of address have been deleted." in deleted.text
     assert client.get("/account", follow_redirects=False).status_code == 303
-    assert repository.outbox_for(session, str(_latest_registration(session)))
+    assert outbox.messages_for(session, str(_latest_registration(session)))
 
 
 def _latest_registration(session: Any) -> uuid.UUID:
@@ -305,8 +305,8 @@ def test_help_desk_registers_and_activates_on_the_spot(client: Any, staff_token:
 
 
 def test_dashboard_chart_stacks_codes_by_colour() -> None:
-    from borderpass.web.frames import chart_svg
-    from borderpass.web.seams import DayCount
+    from borderpass.healthcode.pages import chart_svg
+    from borderpass.healthcode.service import DayCount
 
     svg = str(chart_svg([DayCount(date(2026, 11, 25), 30, 5, 1),
                          DayCount(date(2026, 11, 26), 10, 0, 0)], "en"))
@@ -319,14 +319,14 @@ def test_dashboard_chart_stacks_codes_by_colour() -> None:
 
 def test_code_card_shows_colour_validity_and_reasons(client: Any, register_person: Any,
                                                      monkeypatch: Any, now: Any) -> None:
-    from borderpass.web import seams
+    from borderpass.healthcode import views
 
-    card = seams.CodeCard(
+    card = views.CodeCard(
         colour="red", qr_svg='<svg xmlns="http://www.w3.org/2000/svg"></svg>',
         valid_until=now + timedelta(hours=12),
         reasons=["Your last negative test was collected more than 48 hours ago."],
         next_steps=["Get tested; your code turns green when the result arrives."])
-    monkeypatch.setattr(seams, "todays_code", lambda *a, **k: card)
+    monkeypatch.setattr(views, "todays_code", lambda *a, **k: card)
     english(client)
     register_person()
     page = client.get("/sign-in")

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from borderpass.checkin import service
 from borderpass.checkin.schemas import CaseIn, CaseView, UploadReceipt, VenueIn, VenueView
+from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
-from borderpass.web.deps import DbSession, Now, require
+from borderpass.kit.http import DbSession, Now
 
 __all__ = ["router"]
 

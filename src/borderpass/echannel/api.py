@@ -21,8 +21,9 @@ from borderpass.echannel.schemas import (
     OfficeEnrolmentRequest,
     QrGateRequest,
 )
+from borderpass.identity.caller import Caller, require
 from borderpass.identity.schemas import Principal
-from borderpass.web.deps import Caller, DbSession, Now, require
+from borderpass.kit.http import DbSession, Now
 
 __all__ = ["router"]
 

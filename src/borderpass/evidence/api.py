@@ -16,10 +16,11 @@ from borderpass.evidence.schemas import (
     TestingOrderIn,
     TravelRecordIn,
 )
+from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
 from borderpass.kit.errors import Forbidden, InvalidInput
+from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
-from borderpass.web.deps import DbSession, Now, require
 
 __all__ = ["router"]
 

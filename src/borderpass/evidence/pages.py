@@ -12,12 +12,13 @@ from pydantic import BaseModel, ValidationError
 
 from borderpass.evidence import service
 from borderpass.evidence.schemas import FlagIn, HighRiskAreaIn, TestingOrderIn
+from borderpass.identity.caller import require_page
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import parse_instant
 from borderpass.kit.errors import BorderpassError
+from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
-from borderpass.web.deps import DbSession, Now
-from borderpass.web.site import (
+from borderpass.kit.pages import (
     PageForm,
     abandon,
     csrf_protect,
@@ -27,7 +28,6 @@ from borderpass.web.site import (
     page_locale,
     redirect,
     render,
-    require_page,
     text_fields,
     tr,
 )

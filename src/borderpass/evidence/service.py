@@ -55,12 +55,12 @@ from borderpass.evidence.schemas import (
 )
 from borderpass.identity import service as identity
 from borderpass.identity.documents import normalise_field
-from borderpass.identity.vault import address_index, document_index
 from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.errors import Conflict, InvalidInput, NotFound
 from borderpass.kit.events import Event, publish, subscribe
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
+from borderpass.kit.vault import address_index, document_index
 
 __all__ = [
     "SOURCE_KINDS",

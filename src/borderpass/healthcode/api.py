@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Response
 from borderpass.healthcode import service
 from borderpass.healthcode.qr import MEDIA_TYPES, qr_image
 from borderpass.healthcode.schemas import CodeView, VerifyRequest, VerifyResult
+from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
+from borderpass.kit.http import DbSession, Now
 from borderpass.rules import service as rules
-from borderpass.web.deps import DbSession, Now, require
 
 __all__ = ["router"]
 

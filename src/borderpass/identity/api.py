@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel
 
 from borderpass.identity import documents, service
+from borderpass.identity.caller import Caller, require
 from borderpass.identity.phones import InvalidPhone, normalise_phone
 from borderpass.identity.schemas import (
     ActivationRequest,
@@ -21,8 +22,8 @@ from borderpass.identity.schemas import (
 )
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
+from borderpass.kit.http import DbSession, Now, bearer_token, request_locale
 from borderpass.kit.i18n import _, translate
-from borderpass.web.deps import Caller, DbSession, Now, bearer_token, request_locale, require
 
 __all__ = ["router"]
 

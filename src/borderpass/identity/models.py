@@ -8,11 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import (
     Date,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
-    Text,
     UniqueConstraint,
     Uuid,
 )
@@ -23,7 +21,6 @@ from borderpass.kit.db import Base, UTCDateTime, new_id
 __all__ = [
     "ActivationPin",
     "ApiToken",
-    "OutboxMessage",
     "Person",
     "ProofDocument",
     "Registration",
@@ -103,22 +100,6 @@ class ActivationPin(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class OutboxMessage(Base):
-    """A message waiting to go out by SMS or letter; the recipient is sealed."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_reference", "reference"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    channel: Mapped[str] = mapped_column(String(16))
-    purpose: Mapped[str] = mapped_column(String(32))
-    reference: Mapped[str | None] = mapped_column(String(64))
-    recipient_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffMember(Base):

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from borderpass.identity import service
+from borderpass.identity.caller import remember_sign_in, require_page, sign_out_page
 from borderpass.identity.schemas import Principal, RegistrationDetails
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError, InvalidInput
+from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
-from borderpass.web.deps import DbSession, Now
-from borderpass.web.site import (
+from borderpass.kit.pages import (
     PageForm,
     abandon,
     csrf_protect,
@@ -27,20 +28,26 @@ from borderpass.web.site import (
     flash,
     page_locale,
     redirect,
-    remember_sign_in,
     render,
-    require_page,
     safe_next,
     text_fields,
     tr,
 )
 
-__all__ = ["router"]
+__all__ = ["STAFF_HOME", "router"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 Resident = Annotated[Principal, require_page("resident")]
 HelpDesk = Annotated[Principal, require_page("help_desk", "supervisor")]
+
+# Where each staff role starts after signing in.
+STAFF_HOME = {
+    "health_officer": "/officer/dashboard",
+    "help_desk": "/officer/help-desk",
+    "border_officer": "/officer/scan",
+    "exit_entry_officer": "/officer/permits",
+}
 
 DETAIL_FIELDS = ("name_zh", "name_en", "document_kind", "document_number", "document_issued_on",
                  "hrp_number", "phone", "address", "pin_channel")
@@ -320,3 +327,35 @@ async def help_desk_register(request: Request, session: DbSession, now: Now, cal
     return render(request, "identity/help_desk_done.html",
                   person=service.person_view(person))
 
+
+# --- staff sign-in and signing out ----------------------------------------------------
+
+@router.get("/staff/sign-in")
+def staff_sign_in_page(request: Request, next: str | None = None) -> Response:
+    """Show the staff sign-in form."""
+    return render(request, "staff_sign_in.html", next=safe_next(next, ""))
+
+
+@router.post("/staff/sign-in")
+def staff_sign_in(request: Request, session: DbSession, now: Now, form: PageForm) -> Response:
+    """Sign an officer in and open their start page."""
+    values = text_fields(form, ["username", "next"])
+    password = form.get("password")
+    try:
+        member, token, _expires = service.sign_in_staff(
+            session, values["username"], password if isinstance(password, str) else "", now=now)
+    except BorderpassError as error:
+        abandon(session, error)
+        return render(request, "staff_sign_in.html", status=error.status,
+                      next=safe_next(values["next"], ""), values=values,
+                      errors={"form": error.render(page_locale(request))})
+    remember_sign_in(request, token=token, role=member.role, kind="staff",
+                     name=member.display_name)
+    return redirect(safe_next(values["next"], STAFF_HOME.get(member.role, "/officer")))
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, session: DbSession, now: Now, _form: PageForm) -> Response:
+    """Sign out: the session's access token is revoked."""
+    sign_out_page(request, session, now)
+    return redirect("/")

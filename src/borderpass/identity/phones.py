@@ -7,7 +7,7 @@ import re
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
 
-__all__ = ["InvalidPhone", "mask_phone", "normalise_phone"]
+__all__ = ["InvalidPhone", "normalise_phone"]
 
 
 class InvalidPhone(InvalidInput):
@@ -44,10 +44,3 @@ def normalise_phone(text: str) -> str:
                 raise InvalidPhone(reason, field="phone")
             return digits
     raise InvalidPhone(_("only +852, +853 and +86 numbers are accepted"), field="phone")
-
-
-def mask_phone(e164: str) -> str:
-    """Hide all but the country code and the last two digits."""
-    code = next(c for c in ("852", "853", "86") if e164[1:].startswith(c))
-    rest = e164[1 + len(code) :]
-    return f"+{code} " + "*" * (len(rest) - 2) + rest[-2:]

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from borderpass.identity.models import (
     ActivationPin,
     ApiToken,
-    OutboxMessage,
     Person,
     ProofDocument,
     Registration,
@@ -30,7 +29,6 @@ __all__ = [
     "get_person",
     "get_registration",
     "latest_pin",
-    "outbox_for",
     "revoke_tokens_of",
 ]
 
@@ -157,25 +155,4 @@ def revoke_tokens_of(session: Session, kind: str, principal_id: uuid.UUID, now: 
             ApiToken.revoked_at.is_(None),
         )
         .values(revoked_at=now)
-    )
-
-
-def outbox_for(session: Session, reference: str) -> list[OutboxMessage]:
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.reference == reference)
-            .order_by(OutboxMessage.created_at)
-        )
-    )
-
-
-def unsent_outbox(session: Session, limit: int) -> list[OutboxMessage]:
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None))
-            .order_by(OutboxMessage.created_at)
-            .limit(limit)
-        )
     )

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from borderpass.identity import outbox, repository
+from borderpass.identity import repository
 from borderpass.identity.documents import DocumentKind, mask, normalise, normalise_field
 from borderpass.identity.models import (
     ActivationPin,
@@ -28,7 +28,7 @@ from borderpass.identity.models import (
 )
 from borderpass.identity.phones import normalise_phone
 from borderpass.identity.schemas import PersonView, Principal, RegistrationDetails
-from borderpass.identity.vault import address_index, document_index, open_text, seal_text
+from borderpass.kit import outbox
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import (
@@ -44,6 +44,7 @@ from borderpass.kit.events import publish
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import check_secret, hash_secret
+from borderpass.kit.vault import address_index, document_index, open_text, seal_text
 
 __all__ = [
     "STAFF_ROLES",

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     pin_attempts: int = 5
     proof_max_bytes: int = 5 * 1024 * 1024
     ingest_max_rows: int = 2_000_000
-    outbox_sender: str = "borderpass.identity.outbox:LogSender"
+    outbox_sender: str = "borderpass.kit.outbox:LogSender"
     exposure_list_max_age_seconds: int = 60
 
     key_dir: Path | None = None

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from borderpass.identity.caller import Caller, require
 from borderpass.identity.schemas import Principal, TokenView
 from borderpass.kit.clock import hk_date
+from borderpass.kit.http import DbSession, Now
 from borderpass.permits import service
 from borderpass.permits.letter import render_letter
 from borderpass.permits.schemas import (
@@ -25,7 +27,6 @@ from borderpass.permits.schemas import (
     SlotView,
     StepView,
 )
-from borderpass.web.deps import Caller, DbSession, Now, require
 
 __all__ = ["router"]
 

@@ -18,16 +18,13 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from borderpass.identity import service as identity
+from borderpass.identity.caller import require_page
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.errors import BorderpassError, InvalidInput, Unauthorised
+from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
-from borderpass.permits import policy as policies
-from borderpass.permits import service
-from borderpass.permits.letter import render_letter
-from borderpass.permits.schemas import ApplicationIn, DecisionIn, EvidenceMarkIn, SlotsIn
-from borderpass.web.deps import DbSession, Now
-from borderpass.web.site import (
+from borderpass.kit.pages import (
     PageForm,
     abandon,
     csrf_protect,
@@ -37,10 +34,13 @@ from borderpass.web.site import (
     page_locale,
     redirect,
     render,
-    require_page,
     text_fields,
     tr,
 )
+from borderpass.permits import policy as policies
+from borderpass.permits import service
+from borderpass.permits.letter import render_letter
+from borderpass.permits.schemas import ApplicationIn, DecisionIn, EvidenceMarkIn, SlotsIn
 
 __all__ = ["CHECK_STATES", "PERMIT_TOKEN", "STATUSES", "STEP_ACTIONS", "router"]
 

@@ -18,16 +18,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from borderpass.identity import outbox
 from borderpass.identity import service as identity
 from borderpass.identity.documents import DocumentKind, InvalidDocumentNumber, mask, normalise
 from borderpass.identity.phones import normalise_phone
 from borderpass.identity.schemas import Principal
-from borderpass.identity.vault import document_index, open_text, seal_text
+from borderpass.kit import outbox
 from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from borderpass.kit.i18n import _, translate
 from borderpass.kit.logging import get_logger
+from borderpass.kit.vault import document_index, open_text, seal_text
 from borderpass.permits import policy as policies
 from borderpass.permits import repository
 from borderpass.permits.models import (

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
+from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
+from borderpass.kit.http import DbSession, Now
 from borderpass.rules import service
 from borderpass.rules.schemas import RuleSetView
-from borderpass.web.deps import DbSession, Now, require
 
 __all__ = ["router"]
 

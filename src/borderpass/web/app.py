@@ -18,25 +18,27 @@ from borderpass.echannel import api as echannel_api
 from borderpass.evidence import api as evidence_api
 from borderpass.evidence import pages as evidence_pages
 from borderpass.healthcode import api as healthcode_api
+from borderpass.healthcode import pages as healthcode_pages
 from borderpass.identity import api as identity_api
 from borderpass.identity import pages as identity_pages
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError, Unauthorised
+from borderpass.kit.http import request_locale
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import configure_logging, get_logger
+from borderpass.kit.pages import WEB, page_locale, redirect, render, tr
 from borderpass.permits import api as permits_api
 from borderpass.permits import pages as permits_pages
 from borderpass.rules import api as rules_api
-from borderpass.web import frames, pages
-from borderpass.web.deps import request_locale
+from borderpass.rules import pages as rules_pages
+from borderpass.web import pages
 from borderpass.web.security import SecurityHeaders
-from borderpass.web.site import WEB, redirect, render, tr
 
 __all__ = ["PAGE_ROUTERS", "create_app"]
 
 # Every router of HTML pages; each checks the CSRF token of every form it receives.
-PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router, frames.router,
-                permits_pages.router)
+PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router,
+                healthcode_pages.router, rules_pages.router, permits_pages.router)
 
 log = get_logger(__name__)
 
@@ -60,8 +62,6 @@ def _page_error(request: Request, error: BorderpassError) -> Response:
     if isinstance(error, Unauthorised) and request.method == "GET":
         target = "/staff/sign-in" if request.url.path.startswith("/officer") else "/sign-in"
         return redirect(f"{target}?next={request.url.path}")
-    from borderpass.web.site import page_locale
-
     return _error_page(request, error.status, error.render(page_locale(request)))
 
 
@@ -80,8 +80,6 @@ def _field_of(location: tuple[object, ...]) -> str:
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)  # noqa: S101
     if _is_page(request):
-        from borderpass.web.site import page_locale
-
         return _error_page(request, 422, tr(page_locale(request), _("The input is not valid.")))
     problems = [
         {"field": _field_of(tuple(item.get("loc", ()))), "problem": str(item.get("msg", ""))}
@@ -102,8 +100,6 @@ async def _validation_error(request: Request, error: Exception) -> Response:
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)  # noqa: S101
     if _is_page(request):
-        from borderpass.web.site import page_locale
-
         messages = {404: _("There is no such page."), 405: _("This page cannot do that.")}
         text = messages.get(error.status_code, _("The request could not be completed."))
         return _error_page(request, error.status_code, tr(page_locale(request), text))
@@ -119,8 +115,6 @@ async def _http_error(request: Request, error: Exception) -> Response:
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.error("request.failed", path=request.url.path, error=type(error).__name__)
     if _is_page(request):
-        from borderpass.web.site import page_locale
-
         return _error_page(request, 500, tr(page_locale(request),
                                              _("Something went wrong on our side.")))
     return JSONResponse(

@@ -1,4 +1,5 @@
-"""Dependencies shared by every endpoint: the unit of work, the clock, the caller."""
+"""What every endpoint depends on: the unit of work, the clock, the caller's token and
+language. Endpoints name them with the ``Annotated`` aliases below."""
 
 from __future__ import annotations
 
@@ -9,15 +10,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from borderpass.identity import service as identity
-from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import utcnow
 from borderpass.kit.db import session_factory, unit_of_work
 from borderpass.kit.errors import Unauthorised
 from borderpass.kit.i18n import normalise_locale
 
 __all__ = [
-    "Caller", "DbSession", "Now", "bearer_token", "get_session", "request_locale", "require",
+    "DbSession", "Now", "bearer_token", "get_now", "get_session", "request_locale",
 ]
 
 
@@ -55,25 +54,6 @@ def bearer_token(
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     raise Unauthorised()
-
-
-def get_caller(
-    session: DbSession, now: Now, token: Annotated[str, Depends(bearer_token)]
-) -> Principal:
-    """Return who is calling, from their token."""
-    return identity.authenticate(session, token, now=now)
-
-
-Caller = Annotated[Principal, Depends(get_caller)]
-
-
-def require(*roles: str) -> object:
-    """Return a dependency that admits only callers holding one of ``roles``."""
-
-    def check(caller: Caller) -> Principal:
-        return identity.require_role(caller, *roles)
-
-    return Depends(check)
 
 
 def request_locale(request: Request) -> str:

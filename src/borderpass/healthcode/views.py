@@ -1,28 +1,5 @@
-"""Where the health code and rule pages meet the health code and rules services.
-
-The pages in ``web/frames.py`` (today's code, the printable code, the scanner, the
-dashboard chart and the rule sets) are frames: navigation, forms, roles, CSRF,
-translations and the display of a result. What they show comes from the functions
-below, the only place in the site that calls the ``healthcode`` and ``rules`` services.
-They use those services' public functions only:
-
-=========================  ==========================================================
-function                   service
-=========================  ==========================================================
-``todays_code``            healthcode ``issue`` (today's signed code, reused while it
-                           holds), the QR as SVG, and the reasons of the status in
-                           the page's language (rules ``status_view``) with what to do
-``refresh_code``           healthcode ``reevaluate`` then ``issue``
-``code_pdf``               healthcode ``issue``; a one-page PDF made here (reportlab)
-``verify_scanned``         healthcode ``verify_code``: the offline verifier with the
-                           trust list and revocation list as they are now
-``decode_photo``           zxing-cpp: read the QR in an uploaded photo
-``codes_issued_per_day``   healthcode ``codes_issued_per_day``
-``rule_sets``              rules ``list_rule_sets``
-``load_rule_set``          rules ``load``
-``activate_rule_set``      rules ``activate``
-=========================  ==========================================================
-"""
+"""What the health code pages show: today's code with its reasons and what to do, the
+printable code, and a scanned code's verdict, in the page's language."""
 
 from __future__ import annotations
 
@@ -30,40 +7,33 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal, cast
 
 from babel.dates import format_datetime
 from sqlalchemy.orm import Session
 
 from borderpass.healthcode import service as healthcode
+from borderpass.healthcode.printing import code_sheet
 from borderpass.healthcode.qr import qr_image
 from borderpass.identity import service as identity
 from borderpass.kit.clock import HONG_KONG
 from borderpass.kit.config import get_settings
-from borderpass.kit.errors import InvalidInput, NotFound
+from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
+from borderpass.kit.pages import tr
 from borderpass.rules import service as rules
-from borderpass.rules.schemas import RuleSetView
-from borderpass.web.printing import code_sheet
-from borderpass.web.site import tr
 
 __all__ = [
     "CodeCard",
-    "DayCount",
     "PhotoUnreadable",
     "NOT_A_CODE",
     "SCAN_PROBLEMS",
-    "RuleSetRow",
     "ScanResult",
-    "activate_rule_set",
     "code_pdf",
-    "codes_issued_per_day",
     "decode_photo",
-    "load_rule_set",
     "next_steps",
     "refresh_code",
-    "rule_sets",
     "scan_problem",
     "todays_code",
     "verify_scanned",
@@ -102,27 +72,6 @@ class ScanResult:
     document_masked: str
     valid_until: datetime | None
     problem: str | None = None  # in the page's language, when not valid
-
-
-@dataclass(frozen=True)
-class DayCount:
-    """Codes issued on one Hong Kong day, by colour."""
-
-    day: date
-    green: int
-    amber: int
-    red: int
-
-
-@dataclass(frozen=True)
-class RuleSetRow:
-    """A rule set on file."""
-
-    id: uuid.UUID
-    name: str
-    version: str
-    loaded_at: datetime
-    active: bool
 
 
 # What to do, for each rule of the packaged rule set; a rule set loaded later may name
@@ -286,43 +235,3 @@ def decode_photo(content: bytes) -> str:
         raise PhotoUnreadable(field="photo")
     prefix = get_settings().code_prefix
     return next((text for text in texts if text.startswith(prefix)), texts[0])
-
-
-def codes_issued_per_day(session: Session, *, days: int, now: datetime) -> list[DayCount]:
-    """Return the codes issued on each of the last ``days`` Hong Kong days, by colour."""
-    return [DayCount(day.day, day.green, day.amber, day.red)
-            for day in healthcode.codes_issued_per_day(session, days=days, now=now)]
-
-
-def _row(view: RuleSetView) -> RuleSetRow:
-    return RuleSetRow(id=view.id, name=view.identifier, version=view.version,
-                      loaded_at=view.loaded_at, active=view.active)
-
-
-def rule_sets(session: Session) -> list[RuleSetRow]:
-    """Return the rule sets on file, newest first."""
-    found = [_row(view) for view in rules.list_rule_sets(session)]
-    return sorted(found, key=lambda row: row.loaded_at, reverse=True)
-
-
-def _one(session: Session, rule_set_id: uuid.UUID) -> RuleSetRow:
-    for row in rule_sets(session):
-        if row.id == rule_set_id:
-            return row
-    raise NotFound(field="rule_set_id")
-
-
-def load_rule_set(
-    session: Session, content: bytes, *, officer: uuid.UUID, now: datetime
-) -> RuleSetRow:
-    """Check and store a rule set given as JSON."""
-    loaded = rules.load(session, content, officer=officer, now=now)
-    return _one(session, loaded.id)
-
-
-def activate_rule_set(
-    session: Session, rule_set_id: uuid.UUID, *, officer: uuid.UUID, now: datetime
-) -> RuleSetRow:
-    """Make a rule set the one in force."""
-    active = rules.activate(session, rule_set_id, officer=officer, now=now)
-    return _one(session, active.id)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from borderpass.identity import outbox, repository
+from borderpass.kit import outbox
 
 
 class Collecting:
@@ -30,7 +30,7 @@ def test_queue_seals_the_recipient_and_delivery_marks_sent(session: Any, now: da
     sender = Collecting()
     assert outbox.deliver(session, sender, now=now) >= 1
     assert ("sms", "+85291234567", "hello") in sender.sent
-    assert repository.outbox_for(session, "ref-1")[0].sent_at == now
+    assert outbox.messages_for(session, "ref-1")[0].sent_at == now
     assert outbox.deliver(session, sender, now=now) == 0
 
 
@@ -39,7 +39,7 @@ def test_a_failing_sender_leaves_messages_queued(session: Any, now: datetime) ->
                  body="hello", reference="ref-2", now=now)
     with pytest.raises(ConnectionError):
         outbox.deliver(session, Failing(), now=now)
-    assert repository.outbox_for(session, "ref-2")[0].sent_at is None
+    assert outbox.messages_for(session, "ref-2")[0].sent_at is None
 
 
 def test_the_default_sender_is_the_log(caplog: Any) -> None:

@@ -1,9 +1,5 @@
-"""Pages of the health code and the rules: today's code, the printable code, the
-scanner, the health officers' dashboard and the rule sets.
-
-Their content comes from ``web.seams``, the one place that calls the health code and
-rules services; everything else (roles, forms, CSRF, languages, the chart) is here.
-"""
+"""Pages of the health code: today's code, the printable code, the scanner and the
+health officers' dashboard. What they show is put in words by ``healthcode.views``."""
 
 from __future__ import annotations
 
@@ -18,23 +14,23 @@ from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
 from borderpass.evidence import service as evidence
+from borderpass.healthcode import service as healthcode
+from borderpass.healthcode import views
+from borderpass.identity.caller import require_page
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
+from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
-from borderpass.web import seams
-from borderpass.web.deps import DbSession, Now
-from borderpass.web.site import (
+from borderpass.kit.pages import (
     WEB,
     PageForm,
     abandon,
     csrf_protect,
-    flash,
     page_locale,
     redirect,
     render,
-    require_page,
     text_fields,
     tr,
 )
@@ -64,7 +60,7 @@ def _pdf(content: bytes, name: str) -> Response:
 @router.get("/code")
 def code_page(request: Request, session: DbSession, now: Now, caller: Resident) -> Response:
     """Show today's code, large, on the colour of the status."""
-    code = seams.todays_code(session, caller.id, locale=page_locale(request), now=now)
+    code = views.todays_code(session, caller.id, locale=page_locale(request), now=now)
     return render(request, "resident/code.html", code=code)
 
 
@@ -73,7 +69,7 @@ def code_refresh(request: Request, session: DbSession, now: Now, caller: Residen
                  _form: PageForm) -> Response:
     """Re-evaluate the status and reissue today's code."""
     try:
-        seams.refresh_code(session, caller.id, now=now)
+        views.refresh_code(session, caller.id, now=now)
     except BorderpassError as error:
         abandon(session, error)
         return render(request, "resident/code.html", status=error.status, code=None,
@@ -84,7 +80,7 @@ def code_refresh(request: Request, session: DbSession, now: Now, caller: Residen
 @router.get("/code.pdf")
 def code_print(request: Request, session: DbSession, now: Now, caller: Resident) -> Response:
     """Return today's code as a PDF to print."""
-    content = seams.code_pdf(session, caller.id, locale=page_locale(request), now=now)
+    content = views.code_pdf(session, caller.id, locale=page_locale(request), now=now)
     return _pdf(content, f"health-code-{hk_date(now).isoformat()}.pdf")
 
 
@@ -92,7 +88,7 @@ def code_print(request: Request, session: DbSession, now: Now, caller: Resident)
 def help_desk_print(request: Request, person_id: uuid.UUID, session: DbSession, now: Now,
                     _caller: HelpDesk) -> Response:
     """Print today's code for a person registered at the help station."""
-    content = seams.code_pdf(session, person_id, locale=page_locale(request), now=now)
+    content = views.code_pdf(session, person_id, locale=page_locale(request), now=now)
     return _pdf(content, f"health-code-{hk_date(now).isoformat()}.pdf")
 
 
@@ -102,12 +98,12 @@ SCANNER_DECODER = WEB / "static" / "vendor" / "jsQR.js"
 SCANNER_WORKER = WEB / "static" / "js" / "scan-sw.js"
 
 
-def _scan_page(request: Request, status: int = 200, result: seams.ScanResult | None = None,
+def _scan_page(request: Request, status: int = 200, result: views.ScanResult | None = None,
                errors: dict[str, str] | None = None) -> Response:
     return render(request, "officer/scan.html", status=status, result=result,
                   errors=errors or {}, camera_decoder=SCANNER_DECODER.exists(),
-                  code_prefix=get_settings().code_prefix, scan_problems=seams.SCAN_PROBLEMS,
-                  not_a_code=seams.NOT_A_CODE)
+                  code_prefix=get_settings().code_prefix, scan_problems=views.SCAN_PROBLEMS,
+                  not_a_code=views.NOT_A_CODE)
 
 
 @router.get("/officer/scan")
@@ -132,7 +128,7 @@ def _scan(request: Request, session: DbSession, now: datetime, text: str) -> Res
         return _scan_page(request, 422,
                           errors={"code_text": tr(locale, _("Paste the text of a code."))})
     try:
-        result = seams.verify_scanned(session, text, locale=locale, now=now)
+        result = views.verify_scanned(session, text, locale=locale, now=now)
     except BorderpassError as error:
         abandon(session, error)
         return _scan_page(request, error.status, errors={"form": error.render(locale)})
@@ -156,16 +152,16 @@ async def scan_photo(request: Request, session: DbSession, now: Now, _caller: Bo
         return _scan_page(request, 422,
                           errors={"photo": tr(locale, _("Choose a photo of the code."))})
     try:
-        text = seams.decode_photo(await upload.read(10 * 1024 * 1024))
+        text = views.decode_photo(await upload.read(10 * 1024 * 1024))
     except BorderpassError as error:
         return _scan_page(request, error.status, errors={error.field or "form":
                                                          error.render(locale)})
     return _scan(request, session, now, text)
 
 
-# --- the health officers' dashboard and rule sets ------------------------------------
+# --- the health officers' dashboard ------------------------------------
 
-def chart_svg(days: list[seams.DayCount], locale: str) -> Markup:
+def chart_svg(days: list[healthcode.DayCount], locale: str) -> Markup:
     """Draw codes issued per day as stacked bars (green, amber, red), as inline SVG.
 
     The same figures are also given as a table beside the chart, for screen readers.
@@ -205,7 +201,7 @@ def chart_svg(days: list[seams.DayCount], locale: str) -> Markup:
 @router.get("/officer/dashboard")
 def dashboard(request: Request, session: DbSession, now: Now, _caller: HealthOfficer) -> Response:
     """Show codes issued per day by colour, and the orders and areas in force."""
-    days = seams.codes_issued_per_day(session, days=CHART_DAYS, now=now)
+    days = healthcode.codes_issued_per_day(session, days=CHART_DAYS, now=now)
     locale = page_locale(request)
     first = hk_date(now - timedelta(days=CHART_DAYS - 1))
     return render(request, "officer/dashboard.html", days=days,
@@ -213,50 +209,3 @@ def dashboard(request: Request, session: DbSession, now: Now, _caller: HealthOff
                   last_day=hk_date(now), colours=COLOURS,
                   areas=evidence.high_risk_areas(session, now=now),
                   orders=evidence.testing_orders_in_force(session, now=now))
-
-
-def _rules_page(request: Request, session: DbSession, status: int = 200,
-                errors: dict[str, str] | None = None) -> Response:
-    return render(request, "officer/rule_sets.html", status=status,
-                  rule_sets=seams.rule_sets(session), errors=errors or {})
-
-
-@router.get("/officer/rule-sets")
-def rule_sets(request: Request, session: DbSession, _caller: HealthOfficer) -> Response:
-    """List the rule sets and offer to load one."""
-    return _rules_page(request, session)
-
-
-@router.post("/officer/rule-sets")
-async def rule_set_load(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
-                        form: PageForm) -> Response:
-    """Load a rule set from a JSON file."""
-    upload = form.get("rule_set")
-    locale = page_locale(request)
-    if not isinstance(upload, UploadFile):
-        return _rules_page(request, session, 422,
-                           {"rule_set": tr(locale, _("Choose a rule set file (JSON)."))})
-    try:
-        loaded = seams.load_rule_set(session, await upload.read(2 * 1024 * 1024),
-                                     officer=caller.id, now=now)
-    except BorderpassError as error:
-        abandon(session, error)
-        return _rules_page(request, session, error.status, {"form": error.render(locale)})
-    flash(request, _("Rule set {name} {version} loaded."), name=loaded.name,
-          version=loaded.version)
-    return redirect("/officer/rule-sets")
-
-
-@router.post("/officer/rule-sets/{rule_set_id}/activate")
-def rule_set_activate(request: Request, rule_set_id: uuid.UUID, session: DbSession, now: Now,
-                      caller: HealthOfficer, _form: PageForm) -> Response:
-    """Put a rule set in force."""
-    try:
-        active = seams.activate_rule_set(session, rule_set_id, officer=caller.id, now=now)
-    except BorderpassError as error:
-        abandon(session, error)
-        return _rules_page(request, session, error.status,
-                           {"form": error.render(page_locale(request))})
-    flash(request, _("Rule set {name} {version} is now in force."), name=active.name,
-          version=active.version)
-    return redirect("/officer/rule-sets")

@@ -1,5 +1,5 @@
 """The frame every page shares: templates, language, signed-cookie sessions, CSRF,
-the signed-in caller and roles, flash messages and form errors.
+flash messages and form errors. Who is signed in is ``identity.caller``'s part.
 
 Pages are server-rendered with Jinja2 and translated with the same gettext catalogs as
 the error messages (``kit.i18n``). The session is a cookie signed with
@@ -27,42 +27,34 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from borderpass.identity import service as identity
-from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import HONG_KONG
-from borderpass.kit.errors import BorderpassError, Forbidden, Unauthorised
+from borderpass.kit.errors import BorderpassError, Forbidden
 from borderpass.kit.i18n import DEFAULT_LOCALE, LOCALES, _, normalise_locale, translations
-from borderpass.web.deps import DbSession, Now
 
 __all__ = [
     "LANGUAGES",
     "LOCALE_COOKIE",
     "WEB",
     "CsrfFailed",
-    "MaybeCaller",
     "PageForm",
-    "SignInRequired",
     "abandon",
     "csrf_protect",
     "csrf_token",
     "error_of",
     "field_errors",
     "flash",
-    "page_caller",
     "page_form",
     "page_locale",
     "redirect",
-    "remember_sign_in",
     "render",
-    "require_page",
     "safe_next",
-    "sign_out_page",
     "templates",
     "text_fields",
     "tr",
 ]
 
-WEB = Path(__file__).resolve().parent
+# The site's templates, static files and catalogs: data that web/ assembles into the app.
+WEB = Path(__file__).resolve().parent.parent / "web"
 LOCALE_COOKIE = "locale"
 LANGUAGES = (("zh_Hant", "繁體中文", "zh-Hant-HK"), ("zh_Hans", "简体中文", "zh-Hans"),
              ("en", "English", "en"))
@@ -74,11 +66,6 @@ class CsrfFailed(Forbidden):
     code = "csrf_failed"
     message = _("This form has expired or did not come from this site. Go back, reload the "
                 "page and try again.")
-
-
-class SignInRequired(Unauthorised):
-    code = "sign_in_required"
-    message = _("Please sign in to see this page.")
 
 
 def page_locale(request: Request) -> str:
@@ -142,7 +129,7 @@ templates = Environment(
 )
 
 
-# --- sessions, CSRF and the caller -------------------------------------------------
+# --- sessions and CSRF -------------------------------------------------
 
 def csrf_token(request: Request) -> str:
     """Return this session's CSRF token, creating it on first use."""
@@ -179,47 +166,6 @@ async def page_form(request: Request, _checked: Annotated[None, Depends(csrf_pro
 
 
 PageForm = Annotated[FormData, Depends(page_form)]
-
-
-def remember_sign_in(request: Request, *, token: str, role: str, kind: str, name: str) -> None:
-    """Start a fresh session for a caller who just signed in (a new CSRF token too)."""
-    request.session.clear()
-    request.session.update({"token": token, "role": role, "kind": kind, "name": name})
-    csrf_token(request)
-
-
-def sign_out_page(request: Request, session: Session, now: datetime) -> None:
-    """Revoke the session's access token and forget the session."""
-    token = request.session.get("token")
-    if token:
-        identity.sign_out(session, token, now=now)
-    request.session.clear()
-
-
-def page_caller(request: Request, session: DbSession, now: Now) -> Principal | None:
-    """Return who is signed in to the site, or ``None``; a stale session is forgotten."""
-    token = request.session.get("token")
-    if not token:
-        return None
-    try:
-        return identity.authenticate(session, token, now=now)
-    except Unauthorised:
-        request.session.clear()
-        return None
-
-
-MaybeCaller = Annotated[Principal | None, Depends(page_caller)]
-
-
-def require_page(*roles: str) -> Any:
-    """Return a dependency admitting only a signed-in caller holding one of ``roles``."""
-
-    def check(caller: MaybeCaller) -> Principal:
-        if caller is None:
-            raise SignInRequired()
-        return identity.require_role(caller, *roles)
-
-    return Depends(check)
 
 
 # --- rendering ---------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""Who is calling: the API's bearer token and the site's signed-in session, and the
+roles an endpoint admits. Endpoints name the caller with ``Caller``, ``MaybeCaller``,
+``require(...)`` or ``require_page(...)``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from borderpass.identity import service as identity
+from borderpass.identity.schemas import Principal
+from borderpass.kit.errors import Unauthorised
+from borderpass.kit.http import DbSession, Now, bearer_token
+from borderpass.kit.i18n import _
+from borderpass.kit.pages import csrf_token
+
+__all__ = [
+    "Caller", "MaybeCaller", "SignInRequired", "get_caller", "page_caller", "remember_sign_in",
+    "require", "require_page", "sign_out_page",
+]
+
+
+class SignInRequired(Unauthorised):
+    code = "sign_in_required"
+    message = _("Please sign in to see this page.")
+
+
+def get_caller(
+    session: DbSession, now: Now, token: Annotated[str, Depends(bearer_token)]
+) -> Principal:
+    """Return who is calling, from their token."""
+    return identity.authenticate(session, token, now=now)
+
+
+Caller = Annotated[Principal, Depends(get_caller)]
+
+
+def require(*roles: str) -> Any:
+    """Return a dependency that admits only callers holding one of ``roles``."""
+
+    def check(caller: Caller) -> Principal:
+        return identity.require_role(caller, *roles)
+
+    return Depends(check)
+
+
+def remember_sign_in(request: Request, *, token: str, role: str, kind: str, name: str) -> None:
+    """Start a fresh session for a caller who just signed in (a new CSRF token too)."""
+    request.session.clear()
+    request.session.update({"token": token, "role": role, "kind": kind, "name": name})
+    csrf_token(request)
+
+
+def sign_out_page(request: Request, session: Session, now: datetime) -> None:
+    """Revoke the session's access token and forget the session."""
+    token = request.session.get("token")
+    if token:
+        identity.sign_out(session, token, now=now)
+    request.session.clear()
+
+
+def page_caller(request: Request, session: DbSession, now: Now) -> Principal | None:
+    """Return who is signed in to the site, or ``None``; a stale session is forgotten."""
+    token = request.session.get("token")
+    if not token:
+        return None
+    try:
+        return identity.authenticate(session, token, now=now)
+    except Unauthorised:
+        request.session.clear()
+        return None
+
+
+MaybeCaller = Annotated[Principal | None, Depends(page_caller)]
+
+
+def require_page(*roles: str) -> Any:
+    """Return a dependency admitting only a signed-in caller holding one of ``roles``."""
+
+    def check(caller: MaybeCaller) -> Principal:
+        if caller is None:
+            raise SignInRequired()
+        return identity.require_role(caller, *roles)
+
+    return Depends(check)
