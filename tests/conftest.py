@@ -25,9 +25,11 @@ if not os.environ.get("BORDERPASS_DATABASE_URL"):
 from borderpass.kit.config import get_settings, reset_settings  # noqa: E402
 from borderpass.kit.db import engine_for  # noqa: E402
 from borderpass.kit.logging import configure_logging  # noqa: E402
+from borderpass.wiring import wire  # noqa: E402
 
 reset_settings()
 configure_logging(get_settings().log_level, get_settings().log_file)
+wire()  # the handlers between domains, as the app and the command line connect them
 
 # An instant to test against, fixed so that tests do not depend on the day they run.
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Hong Kong
@@ -95,7 +97,6 @@ def now() -> datetime:
 
 @pytest.fixture()
 def app(factory: sessionmaker[Session], now: datetime) -> Any:
-    import borderpass.evidence.service  # noqa: F401 - its event handlers must be registered
     from borderpass.web.app import create_app
 
     application = create_app()

@@ -26,6 +26,7 @@ from borderpass.kit.config import get_settings
 from borderpass.kit.db import session_factory, unit_of_work
 from borderpass.kit.errors import BorderpassError
 from borderpass.kit.logging import configure_logging, get_logger
+from borderpass.wiring import wire
 
 __all__ = ["app"]
 
@@ -75,6 +76,7 @@ T = TypeVar("T")
 
 @app.callback()
 def _setup() -> None:
+    wire()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file, json=settings.log_json,
                       stderr_level="WARNING")
@@ -90,18 +92,9 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _register_handlers() -> None:
-    # Domains react to each other's events only once their services are imported.
-    import borderpass.checkin.service
-    import borderpass.echannel.service
-    import borderpass.evidence.service
-    import borderpass.healthcode.service  # noqa: F401
-
-
 @contextmanager
 def scope() -> Iterator[Session]:
     """One unit of work; a platform error becomes its message and exit code 1."""
-    _register_handlers()
     try:
         with unit_of_work(session_factory()) as session:
             yield session

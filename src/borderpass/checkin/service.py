@@ -38,11 +38,11 @@ from borderpass.checkin.schemas import (
     VenueIn,
 )
 from borderpass.evidence import service as evidence
+from borderpass.evidence.events import TestingOrderRecorded
 from borderpass.evidence.schemas import CheckinExposure, CheckinOrderVisit
 from borderpass.identity.schemas import Principal
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from borderpass.kit.events import Event, subscribe
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import (
@@ -57,18 +57,19 @@ from borderpass.kit.signing import (
 )
 
 __all__ = [
-    "KEEP_UPLOADS",
-    "POSTER_GRACE",
-    "FACTS_WINDOW",
     "approve_venue",
     "bundle_message",
     "exposure_list",
+    "FACTS_WINDOW",
     "generate_exposure_list",
+    "KEEP_UPLOADS",
+    "on_testing_order",
     "parse_code",
+    "POSTER_GRACE",
     "purge_uploads",
+    "push_facts",
     "receive_upload",
     "record_case",
-    "push_facts",
     "register_venue",
     "rotate_venue_secret",
     "upload_facts",
@@ -488,10 +489,10 @@ def push_facts(session: Session, person_id: uuid.UUID, *, now: datetime) -> bool
     )
 
 
-@subscribe("testing_order.recorded")
-def _on_testing_order(session: Session, event: Event) -> None:
-    now = event.data["now"]
-    venue_ids = list(event.data.get("venue_ids", []))
+def on_testing_order(session: Session, event: TestingOrderRecorded) -> None:
+    """Tell uploaders who visited a venue under a new testing order (their rules see it)."""
+    now = event.now
+    venue_ids = list(event.venue_ids)
     for person_id in repository.uploaders_at(session, venue_ids, now - FACTS_WINDOW,
                                              taxis=False):
         push_facts(session, person_id, now=now)

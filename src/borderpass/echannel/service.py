@@ -21,11 +21,11 @@ from borderpass.echannel.models import Enrolment, Passage
 from borderpass.echannel.schemas import Gate1Decision, Gate2Decision, Guardian
 from borderpass.identity import service as identity
 from borderpass.identity.documents import DocumentKind, InvalidDocumentNumber, mask, normalise
+from borderpass.identity.events import PersonDeleted
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from borderpass.kit.events import Event, subscribe
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import (
@@ -40,7 +40,6 @@ from borderpass.kit.signing import (
 
 __all__ = [
     "ADULT_AGE",
-    "MINIMUM_AGE",
     "age_on",
     "enrol_at_gate",
     "enrol_at_office",
@@ -49,9 +48,11 @@ __all__ = [
     "gate1_qr",
     "gate2_face",
     "gates_public_key",
-    "make_demo_card",
-    "purge_used_tokens",
     "get_enrolment",
+    "make_demo_card",
+    "MINIMUM_AGE",
+    "on_person_deleted",
+    "purge_used_tokens",
     "read_card",
     "withdraw",
     "withdraw_as",
@@ -349,9 +350,9 @@ def withdraw_as(
     return withdraw(session, enrolment_id, by=str(caller.id), now=now)
 
 
-@subscribe("person.deleted")
-def _forget_person(session: Session, event: Event) -> None:
-    repository.delete_enrolments_of_person(session, event.data["person_id"])
+def on_person_deleted(session: Session, event: PersonDeleted) -> None:
+    """Delete a deleted person's e-Channel enrolments."""
+    repository.delete_enrolments_of_person(session, event.person_id)
 
 
 # --- gate 1 --------------------------------------------------------------------------

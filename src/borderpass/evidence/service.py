@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from borderpass.evidence import repository
+from borderpass.evidence.events import EvidenceChanged, TestingOrderRecorded
 from borderpass.evidence.ingestion import (
     TEST_FIELDS,
     VACCINATION_FIELDS,
@@ -55,15 +56,15 @@ from borderpass.evidence.schemas import (
 )
 from borderpass.identity import service as identity
 from borderpass.identity.documents import normalise_field
+from borderpass.identity.events import PersonActivated, PersonDeleted
 from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.errors import Conflict, InvalidInput, NotFound
-from borderpass.kit.events import Event, publish, subscribe
+from borderpass.kit.events import publish
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.vault import address_index, document_index
 
 __all__ = [
-    "SOURCE_KINDS",
     "BatchRejected",
     "create_source",
     "evidence_of",
@@ -72,14 +73,17 @@ __all__ = [
     "high_risk_areas",
     "ingest",
     "lift_flag",
+    "on_person_activated",
+    "on_person_deleted",
     "orders_at_venues",
     "purge_checkin_facts",
     "record_flag",
     "record_high_risk_area",
-    "record_travel",
     "record_testing_order",
-    "testing_orders_in_force",
+    "record_travel",
     "replace_checkin_facts",
+    "SOURCE_KINDS",
+    "testing_orders_in_force",
 ]
 
 log = get_logger(__name__)
@@ -195,7 +199,7 @@ def ingest(
     log.info("ingest.accepted", kind=kind, source=str(source_id), batch=str(batch.id),
              rows=rows, inserted=inserted, duplicates=batch.duplicates)
     if people:
-        publish(session, "evidence.changed", people=people, cause=f"{kind}:{batch.id}", now=now)
+        publish(session, EvidenceChanged(people, f"{kind}:{batch.id}", now))
     return IngestReport(batch_id=batch.id, kind=kind, rows=rows, inserted=inserted,
                         duplicates=rows - inserted, rejected=[], people=people)
 
@@ -267,8 +271,7 @@ def record_flag(session: Session, data: FlagIn, *, officer: uuid.UUID, now: date
     repository.add(session, flag)
     log.info("flag.recorded", flag=str(flag.id), kind=data.kind, officer=str(officer))
     if flag.person_id is not None:
-        publish(session, "evidence.changed", people=[flag.person_id], cause=f"flag:{flag.id}",
-                now=now)
+        publish(session, EvidenceChanged([flag.person_id], f"flag:{flag.id}", now))
     return flag
 
 
@@ -281,8 +284,7 @@ def lift_flag(session: Session, flag_id: uuid.UUID, *, officer: uuid.UUID, now: 
     session.flush()
     log.info("flag.lifted", flag=str(flag.id), officer=str(officer))
     if flag.person_id is not None:
-        publish(session, "evidence.changed", people=[flag.person_id], cause=f"flag:{flag.id}",
-                now=now)
+        publish(session, EvidenceChanged([flag.person_id], f"flag:{flag.id}", now))
 
 
 def record_testing_order(
@@ -306,12 +308,11 @@ def record_testing_order(
     log.info("order.recorded", order=str(order.id), premises=len(data.premises))
     # Uploaded check-ins at its venues are another domain's to match; it is told here.
     venue_ids = sorted({p.venue_id for p in data.premises if p.venue_id is not None})
-    publish(session, "testing_order.recorded", order_id=order.id, venue_ids=venue_ids, now=now)
+    publish(session, TestingOrderRecorded(order.id, venue_ids, now))
     residents = identity.people_at_addresses(
         session, [address_index(p.address) for p in data.premises])
     if residents:
-        publish(session, "evidence.changed", people=residents, cause=f"order:{order.id}",
-                now=now)
+        publish(session, EvidenceChanged(residents, f"order:{order.id}", now))
     return order
 
 
@@ -346,8 +347,7 @@ def record_travel(
     repository.add(session, record)
     log.info("travel.recorded", record=str(record.id), region=data.region_code)
     if record.person_id is not None:
-        publish(session, "evidence.changed", people=[record.person_id],
-                cause=f"travel:{record.id}", now=now)
+        publish(session, EvidenceChanged([record.person_id], f"travel:{record.id}", now))
     return record
 
 
@@ -383,7 +383,7 @@ def replace_checkin_facts(
     repository.add(session, *rows)
     log.info("checkin_facts.replaced", person=str(person_id), exposures=len(exposures),
              orders=len(order_visits))
-    publish(session, "evidence.changed", people=[person_id], cause="checkin", now=now)
+    publish(session, EvidenceChanged([person_id], "checkin", now))
     return True
 
 
@@ -392,7 +392,7 @@ def purge_checkin_facts(session: Session, *, before: datetime, now: datetime) ->
     people = repository.purge_checkin_facts(session, before)
     session.flush()
     if people:
-        publish(session, "evidence.changed", people=people, cause="checkin_purge", now=now)
+        publish(session, EvidenceChanged(people, "checkin_purge", now))
     return len(people)
 
 
@@ -562,12 +562,11 @@ def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:
     )
 
 
-@subscribe("person.activated")
-def _attach_waiting_evidence(session: Session, event: Event) -> None:
-    repository.attach_person(session, event.data["person_id"], event.data["doc_kind"],
-                             event.data["doc_index"])
+def on_person_activated(session: Session, event: PersonActivated) -> None:
+    """Attach the evidence that waited for a newly activated person's document."""
+    repository.attach_person(session, event.person_id, event.doc_kind, event.doc_index)
 
 
-@subscribe("person.deleted")
-def _detach_evidence(session: Session, event: Event) -> None:
-    repository.detach_person(session, event.data["person_id"])
+def on_person_deleted(session: Session, event: PersonDeleted) -> None:
+    """Detach a deleted person's evidence (it is kept by document, no longer by person)."""
+    repository.detach_person(session, event.person_id)

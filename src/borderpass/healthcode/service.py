@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from borderpass.evidence.events import EvidenceChanged
 from borderpass.healthcode import repository
 from borderpass.healthcode.codec import CodeClaims, code_hash, encode
 from borderpass.healthcode.lists import REVOCATIONS, TRUST_LIST, TrustStore, iso, sign_list
@@ -22,7 +23,6 @@ from borderpass.identity import service as identity
 from borderpass.kit.clock import HONG_KONG, end_of_day, hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Forbidden
-from borderpass.kit.events import Event, subscribe
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import KeyStore, PrivateKey, public_key_b64
@@ -30,11 +30,12 @@ from borderpass.rules import service as rules
 from borderpass.rules.status import Status
 
 __all__ = [
-    "DayCount",
-    "IssuedCode",
     "codes_issued_per_day",
+    "DayCount",
     "export",
     "issue",
+    "IssuedCode",
+    "on_evidence_changed",
     "reevaluate",
     "reevaluate_all",
     "revocation_list",
@@ -256,14 +257,9 @@ def _revoke_many(session: Session, people: list[uuid.UUID], *, now: datetime, re
         log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
 
 
-@subscribe("evidence.changed")
-def _on_evidence_changed(session: Session, event: Event) -> None:
-    now = event.data.get("now")
-    if not isinstance(now, datetime):
-        from borderpass.kit.clock import utcnow
-
-        now = utcnow()
-    reevaluate(session, list(event.data.get("people", [])), now=now)
+def on_evidence_changed(session: Session, event: EvidenceChanged) -> None:
+    """Re-evaluate the people whose evidence changed (revoking the codes of those now red)."""
+    reevaluate(session, list(event.people), now=event.now)
 
 
 def trust_list(*, now: datetime) -> dict[str, str]:

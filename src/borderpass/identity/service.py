@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from borderpass.identity import repository
 from borderpass.identity.documents import DocumentKind, mask, normalise, normalise_field
+from borderpass.identity.events import PersonActivated, PersonDeleted
 from borderpass.identity.models import (
     ActivationPin,
     ApiToken,
@@ -380,8 +381,8 @@ def activate(
     person.activated_at = now
     registration.state = "activated"
     session.flush()
-    publish(session, "person.activated", person_id=person.id, doc_kind=person.doc_kind,
-            doc_index=person.doc_index, address_index=person.address_index)
+    publish(session, PersonActivated(person.id, person.doc_kind, person.doc_index,
+                                     person.address_index, now))
     token, expires = _issue_token(session, "resident", person.id, "resident", now,
                                   RESIDENT_TOKEN_TTL)
     log.info("registration.activated", registration=str(registration.id), person=str(person.id))
@@ -401,8 +402,8 @@ def activate_by_officer(
     registration.state = "activated"
     registration.helped_by = officer
     session.flush()
-    publish(session, "person.activated", person_id=person.id, doc_kind=person.doc_kind,
-            doc_index=person.doc_index, address_index=person.address_index)
+    publish(session, PersonActivated(person.id, person.doc_kind, person.doc_index,
+                                     person.address_index, now))
     log.info("registration.activated", registration=str(registration.id), person=str(person.id),
              officer=str(officer))
     return person
@@ -603,7 +604,7 @@ def person_view(person: Person) -> PersonView:
 def delete_account(session: Session, person_id: uuid.UUID, *, now: datetime) -> None:
     """Delete a resident's account and proof of address; their tokens stop working."""
     repository.revoke_tokens_of(session, "resident", person_id, now)
-    publish(session, "person.deleted", person_id=person_id)
+    publish(session, PersonDeleted(person_id, now))
     repository.delete_person(session, person_id)
     log.info("account.deleted", person=str(person_id))
 

@@ -33,6 +33,7 @@ from borderpass.rules import api as rules_api
 from borderpass.rules import pages as rules_pages
 from borderpass.web import pages
 from borderpass.web.security import SecurityHeaders
+from borderpass.wiring import wire
 
 __all__ = ["PAGE_ROUTERS", "create_app"]
 
@@ -125,6 +126,7 @@ async def _unexpected(request: Request, error: Exception) -> Response:
 
 def create_app() -> FastAPI:
     """Build the application with every domain's routes."""
+    wire()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file, json=settings.log_json)
     app = FastAPI(
