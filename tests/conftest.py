@@ -21,6 +21,13 @@ os.environ["BORDERPASS_VAR_DIR"] = str(_VAR)
 os.environ.setdefault("BORDERPASS_LOG_LEVEL", "INFO")
 if not os.environ.get("BORDERPASS_DATABASE_URL"):
     os.environ["BORDERPASS_DATABASE_URL"] = f"sqlite:///{_VAR / 'test.sqlite3'}"
+elif os.environ.get("PYTEST_XDIST_WORKER"):
+    # Tests run in several worker processes (pytest-xdist): each has a PostgreSQL database
+    # of its own beside the one named, made here and dropped when the worker ends.
+    from tests.databases import worker_database
+
+    os.environ["BORDERPASS_DATABASE_URL"] = worker_database(
+        os.environ["BORDERPASS_DATABASE_URL"], os.environ["PYTEST_XDIST_WORKER"])
 
 from borderpass.kit.config import get_settings, reset_settings  # noqa: E402
 from borderpass.kit.db import engine_for  # noqa: E402
