@@ -19,9 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 _VAR = Path(tempfile.mkdtemp(prefix="borderpass-test-"))
 os.environ["BORDERPASS_VAR_DIR"] = str(_VAR)
 os.environ.setdefault("BORDERPASS_LOG_LEVEL", "INFO")
-if not os.environ.get("BORDERPASS_DATABASE_URL"):
+_OWN_SQLITE = "BORDERPASS_TEST_OWN_SQLITE"
+if not os.environ.get("BORDERPASS_DATABASE_URL") or os.environ.get(_OWN_SQLITE):
+    # The embedded database, in this process's own folder (each worker has one).
     os.environ["BORDERPASS_DATABASE_URL"] = f"sqlite:///{_VAR / 'test.sqlite3'}"
-elif os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ[_OWN_SQLITE] = "1"
+elif os.environ.get("PYTEST_XDIST_WORKER") and os.environ["BORDERPASS_DATABASE_URL"].startswith(
+        "postgresql"):
     # Tests run in several worker processes (pytest-xdist): each has a PostgreSQL database
     # of its own beside the one named, made here and dropped when the worker ends.
     from tests.databases import worker_database
