@@ -22,7 +22,7 @@ from borderpass.checkin.exposure import (
     parse_list,
     render_list,
 )
-from borderpass.kit.signing import ed25519_key_id, ed25519_public
+from borderpass.kit.signing import DetachedSigner
 
 ENTRIES = 100_000
 RECORDS = 300
@@ -32,8 +32,7 @@ RUNS = 7
 def main(entries: int = ENTRIES, records: int = RECORDS) -> None:
     rng = random.Random(4)
     now = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-    seed = bytes(range(32))
-    public = ed25519_public(seed)
+    signer = DetachedSigner(bytes(range(32)))
     # The phone's own visits: 31 days, about ten a day, 20 minutes to 3 hours each.
     visits = []
     for ref in range(records):
@@ -47,9 +46,9 @@ def main(entries: int = ENTRIES, records: int = RECORDS) -> None:
     while len(listed) < entries:
         hour = int(now.timestamp()) // 3600 - rng.randrange(0, 15 * 24)
         listed.append(Entry(rng.randbytes(16), hour * 3600, hour * 3600 + 1800, "D"))
-    text = render_list(listed[:entries], now, seed, public)
+    text = render_list(listed[:entries], now, signer)
     started = time.perf_counter()
-    published = parse_list(text, {ed25519_key_id(public): public})
+    published = parse_list(text, {signer.key_id: signer.public})
     parse_ms = (time.perf_counter() - started) * 1000
     timings = []
     for _ in range(RUNS):

@@ -36,7 +36,7 @@ def main(rounds: int = 40) -> None:
     from borderpass.kit.config import reset_settings
     from borderpass.kit.db import session_factory, unit_of_work
     from borderpass.kit.logging import configure_logging
-    from borderpass.kit.signing import new_key_pair
+    from borderpass.kit.signing import SigningKey
     from borderpass.migrations import upgrade
 
     reset_settings()
@@ -44,7 +44,8 @@ def main(rounds: int = 40) -> None:
     upgrade(os.environ["BORDERPASS_DATABASE_URL"])
     factory = session_factory()
     now = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-    device_private, device_public = new_key_pair()
+    device = SigningKey.generate()
+    device_private, device_public = device.to_pem(), device.public.to_pem()
     card = service.make_demo_card(photo=(FACES / "obama.jpg").read_bytes(), number="A123456(3)",
                                   name_en="CHAN Tai Man", name_zh="陳大文",
                                   born_on=date(1980, 5, 4), issued_on=date(2020, 1, 1))

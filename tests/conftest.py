@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import Result
 
 _VAR = Path(tempfile.mkdtemp(prefix="borderpass-test-"))
 os.environ["BORDERPASS_VAR_DIR"] = str(_VAR)
@@ -34,7 +35,7 @@ elif os.environ.get("PYTEST_XDIST_WORKER") and os.environ["BORDERPASS_DATABASE_U
         os.environ["BORDERPASS_DATABASE_URL"], os.environ["PYTEST_XDIST_WORKER"])
 
 from borderpass.kit.config import get_settings, reset_settings  # noqa: E402
-from borderpass.kit.db import engine_for  # noqa: E402
+from borderpass.kit.db import engine_for, get_engine  # noqa: E402
 from borderpass.kit.logging import configure_logging  # noqa: E402
 from borderpass.wiring import wire  # noqa: E402
 
@@ -175,3 +176,79 @@ def staff_token(session: Session, now: datetime) -> Callable[[str], tuple[Any, s
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+# --------------------------------------------------------------------------- the command line
+
+_TEST_LOGGING = (get_settings().log_level, get_settings().log_file)
+
+
+def _forget_settings() -> None:
+    """Drop what was read from the settings, after the environment changed."""
+    from borderpass.echannel.keys import reset_keys
+
+    reset_settings()
+    reset_keys()
+
+
+class Command:
+    """The ``borderpass`` command, run in this process by Typer's ``CliRunner``.
+
+    It commits through the real unit of work, not the test's rolled-back transaction: on
+    the test database a test uses names of its own and deletes what it made, or it takes
+    ``own_settings`` for a database of its own.
+    """
+
+    def __init__(self) -> None:
+        from typer.testing import CliRunner
+
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None,
+                 env: dict[str, str] | None = None) -> Result:
+        """Run ``borderpass ARGS``; ``env`` adds to the environment for this run only.
+
+        An exception the command does not turn into an exit code fails the test, as a
+        traceback would.
+        """
+        from borderpass.cli import app
+
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                for name, value in (env or {}).items():
+                    patch.setenv(name, value)
+                if env:
+                    _forget_settings()
+                return self.runner.invoke(app, list(args), input=input,
+                                          catch_exceptions=False)
+        finally:
+            if env:
+                _forget_settings()
+            # The command sent its log to its own stderr; the tests log as before.
+            configure_logging(*_TEST_LOGGING)
+
+
+@pytest.fixture()
+def cli(engine: Engine) -> Command:
+    """The ``borderpass`` command, in this process, on the migrated test database."""
+    return Command()
+
+
+@pytest.fixture()
+def own_settings() -> Iterator[Callable[[Path, str], None]]:
+    """Point the settings at a var folder and a database of the test's own, with nothing
+    else from the environment, as a command started afresh there would see them."""
+    patch = pytest.MonkeyPatch()
+
+    def use(var: Path, url: str) -> None:
+        for name in [name for name in os.environ if name.startswith("BORDERPASS_")]:
+            patch.delenv(name)
+        patch.setenv("BORDERPASS_VAR_DIR", str(var))
+        patch.setenv("BORDERPASS_DATABASE_URL", url)
+        _forget_settings()
+
+    yield use
+    get_engine().dispose()  # the commands' connections to that database, closed
+    patch.undo()
+    _forget_settings()
+    configure_logging(*_TEST_LOGGING)

@@ -1,4 +1,4 @@
-"""The demo data, loaded by the real command line, and what it leaves behind.
+"""The demo data, loaded by the command line (run in this process), and what it leaves behind.
 
 No plain document number, name, phone or address may be found in the database file,
 a PostgreSQL dump or the logs: they are sealed, and looked up by blind index.
@@ -6,18 +6,18 @@ a PostgreSQL dump or the logs: they are sealed, and looked up by blind index.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from typer.testing import Result
 
-from tests.conftest import database_url, is_postgres
+from tests.conftest import Command, database_url, is_postgres
 
 SECRETS = [
     b"A123456", b"A1234563", b"Z437626", b"H12345678", b"H87654321", b"91234567",
@@ -33,32 +33,28 @@ EXTRA_BATCH = (
 )
 
 
-def cli(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "borderpass", *args], env=env,
-                          capture_output=True, text=True, timeout=180, check=False)
+Settings = Callable[[Path, str], None]
+
+
+def run(cli: Command, *args: str, ok: bool = True) -> Result:
+    done = cli(*args)
     if ok:
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
     return done
 
 
-def environment(var: Path, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERPASS_")}
-    env.update(BORDERPASS_VAR_DIR=str(var), BORDERPASS_DATABASE_URL=url)
-    return env
-
-
-def load_demo(env: dict[str, str], tmp_path: Path) -> str:
-    cli(env, "db", "upgrade")
-    shown = cli(env, "demo").stdout
+def load_demo(cli: Command, tmp_path: Path) -> str:
+    run(cli, "db", "upgrade")
+    shown = run(cli, "demo").stdout
     batch = tmp_path / "batch.csv"
     batch.write_text(EXTRA_BATCH)
-    refused = cli(env, "ingest", "tests", str(batch), ok=False)
-    assert refused.returncode == 1
+    refused = run(cli, "ingest", "tests", str(batch), ok=False)
+    assert refused.exit_code == 1
     assert "line 3: document_number: wrong check character" in refused.stderr
     batch.write_text(EXTRA_BATCH.splitlines(keepends=True)[0] + EXTRA_BATCH.splitlines(True)[1])
-    accepted = cli(env, "ingest", "tests", str(batch))
+    accepted = run(cli, "ingest", "tests", str(batch))
     assert '"inserted": 1' in accepted.stdout
-    again = cli(env, "ingest", "tests", str(batch))
+    again = run(cli, "ingest", "tests", str(batch))
     assert '"inserted": 0' in again.stdout
     batch.unlink()
     assert "resident" in shown
@@ -70,11 +66,11 @@ def assert_clean(blob: bytes, where: str) -> None:
         assert secret not in blob, f"{secret!r} found in {where}"
 
 
-def test_demo_data_as_promised(tmp_path: Path) -> None:
+def test_demo_data_as_promised(tmp_path: Path, cli: Command, own_settings: Settings) -> None:
     var = tmp_path / "var"
-    env = environment(var, f"sqlite:///{var / 'demo.sqlite3'}")
-    load_demo(env, tmp_path)
-    assert "already loaded" in cli(env, "demo").stdout
+    own_settings(var, f"sqlite:///{var / 'demo.sqlite3'}")
+    load_demo(cli, tmp_path)
+    assert "already loaded" in run(cli, "demo").stdout
     engine = create_engine(f"sqlite:///{var / 'demo.sqlite3'}")
     with engine.connect() as connection:
         people = connection.execute(text("SELECT count(*) FROM people WHERE status='active'"))
@@ -86,10 +82,12 @@ def test_demo_data_as_promised(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_no_plain_personal_data_in_sqlite_or_logs(tmp_path: Path) -> None:
+def test_no_plain_personal_data_in_sqlite_or_logs(
+    tmp_path: Path, cli: Command, own_settings: Settings
+) -> None:
     var = tmp_path / "var"
-    env = environment(var, f"sqlite:///{var / 'demo.sqlite3'}")
-    stderr = load_demo(env, tmp_path)
+    own_settings(var, f"sqlite:///{var / 'demo.sqlite3'}")
+    stderr = load_demo(cli, tmp_path)
     files = [path for path in var.rglob("*") if path.is_file()]
     assert any(path.suffix == ".sqlite3" for path in files)
     assert any(path.suffix == ".log" for path in files)
@@ -99,7 +97,9 @@ def test_no_plain_personal_data_in_sqlite_or_logs(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not is_postgres(), reason="runs when the suite runs on PostgreSQL")
-def test_no_plain_personal_data_in_a_postgres_dump(tmp_path: Path) -> None:
+def test_no_plain_personal_data_in_a_postgres_dump(
+    tmp_path: Path, cli: Command, own_settings: Settings
+) -> None:
     admin_url = database_url()
     name = f"privacy_{uuid.uuid4().hex[:10]}"
     base, _, _db = admin_url.rpartition("/")
@@ -110,8 +110,8 @@ def test_no_plain_personal_data_in_a_postgres_dump(tmp_path: Path) -> None:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         var = tmp_path / "var"
-        env = environment(var, url)
-        stderr = load_demo(env, tmp_path)
+        own_settings(var, url)
+        stderr = load_demo(cli, tmp_path)
         pg_dump = shutil.which("pg_dump")
         assert pg_dump is not None, "pg_dump is needed to check the dump"
         dump = subprocess.run([pg_dump, "--no-owner", url], capture_output=True, check=True,

@@ -17,12 +17,11 @@ from borderpass.checkin.exposure import (
     render_list,
 )
 from borderpass.checkin.qr import encode_signed
-from borderpass.kit.signing import derived_secret, ed25519_key_id, ed25519_public
+from borderpass.kit.signing import DetachedSigner, derived_secret
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "formats"
-SEED = bytes(range(32))
-PUBLIC = ed25519_public(SEED)
-TRUST = {ed25519_key_id(PUBLIC): PUBLIC}
+SIGNER = DetachedSigner(bytes(range(32)))
+TRUST = {SIGNER.key_id: SIGNER.public}
 SECRET = bytes.fromhex("00112233445566778899aabbccddeeff")
 
 
@@ -40,7 +39,7 @@ def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
 def test_documented_list_byte_for_byte() -> None:
     entries = entries_for_case([SECRET], at(10, 30), at(11, 15))
     entries += entries_for_case([derived_secret("HKEN", "WHBvLDSa")], at(10, 50), at(11))
-    assert render_list(entries, at(12), SEED, PUBLIC) == _example("exposure-list.md")
+    assert render_list(entries, at(12), SIGNER) == _example("exposure-list.md")
     parsed = parse_list(_example("exposure-list.md"), TRUST)
     assert parsed.count == 3 and parsed.generated_at == at(12)
 
@@ -48,12 +47,12 @@ def test_documented_list_byte_for_byte() -> None:
 def test_documented_venue_code_byte_for_byte() -> None:
     text = encode_signed(venue_id="K7QH2MXR4T", name_zh="金龍酒家", name_zh_hans="金龙酒家",
                          name_en="Golden Dragon", type="restaurant", secret=SECRET,
-                         generation=1, seed=SEED, public=PUBLIC)
+                         generation=1, signer=SIGNER)
     assert text + "\n" == _example("venue-qr.md")
 
 
 def test_a_list_that_was_altered_or_signed_by_another_key_is_refused() -> None:
-    text = render_list(entries_for_case([SECRET], at(10), at(11)), at(12), SEED, PUBLIC)
+    text = render_list(entries_for_case([SECRET], at(10), at(11)), at(12), SIGNER)
     with pytest.raises(InvalidExposureList, match="signature"):
         parse_list(text.replace(" D\n", " I\n"), TRUST)
     with pytest.raises(InvalidExposureList, match="unknown key"):
@@ -66,7 +65,7 @@ def _published(*cases: tuple[bytes, datetime, datetime, bool]) -> object:
     entries = []
     for secret, start, end, taxi in cases:
         entries += entries_for_case([secret], start, end, taxi=taxi)
-    return parse_list(render_list(entries, at(23), SEED, PUBLIC), TRUST)
+    return parse_list(render_list(entries, at(23), SIGNER), TRUST)
 
 
 def test_sixty_seconds_of_overlap_make_a_direct_warning() -> None:

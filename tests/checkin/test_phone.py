@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from borderpass.checkin import service
 from borderpass.checkin.qr import InvalidPlate, InvalidVenueCode
 from borderpass.checkin.schemas import CaseIn
-from borderpass.cli import app
 from tests.checkin.conftest import LEGACY_CODE
 
 H = timedelta(hours=1)
@@ -131,35 +128,6 @@ def test_a_warning_says_what_to_do_and_by_when(
     assert "Golden Dragon Restaurant" in message
     assert "Get a PCR test by 2026-11-28" in message  # two days after today (26 Nov)
     assert "金龍酒家" in warnings[0].message("zh_Hant")
-
-
-def test_the_phone_command(make_venue: Any, tmp_path: Any) -> None:
-    _venue, code = make_venue()
-    store = str(tmp_path / "cli-phone.sqlite3")
-    runner = CliRunner()
-
-    def run(*args: str, **options: Any) -> Any:
-        return runner.invoke(app, ["phone", "--store", store, "--now", "2026-11-26T10:00", *args],
-                             **options)
-
-    assert run("checkin", code).exit_code == 0
-    taxi = run("checkin", "--taxi", "XY99")
-    assert taxi.exit_code == 0 and "Taxi XY99" in taxi.stdout
-    assert run("checkin", "--taxi", "XY0").exit_code == 1
-    assert run("checkin", "HKEN:nonsense").exit_code == 1
-    listed = run("list")
-    assert "Golden Dragon Restaurant" in listed.stdout and "Taxi XY99" in listed.stdout
-    assert "Taxi XY99" in run("checkout").stdout
-    assert "no active check-in" in run("checkout").stdout
-    exported = json.loads(run("export").stdout)
-    assert len(exported["checkins"]) == 2
-    assert run("bookmark", LEGACY_CODE).exit_code == 0
-    assert "WHBvLDSa" in run("bookmarks").stdout
-    assert "deleted 0" in run("purge").stdout
-    refused = run("upload", "--server", "http://127.0.0.1:9", "--token", "x", input="n\n")
-    assert refused.exit_code == 1 and "nothing was sent" in refused.output
-    with sqlite3.connect(store) as db:
-        assert db.execute("SELECT COUNT(*) FROM checkins").fetchone() == (2,)
 
 
 def test_upload_sends_the_signed_bundle_only_with_consent(

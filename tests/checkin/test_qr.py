@@ -1,4 +1,4 @@
-"""Venue QR codes: the legacy format, our signed one, taxi plates, and `venue parse`."""
+"""Venue QR codes: the legacy format, our signed one, taxi plates (`venue parse`: test_cli.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from borderpass.checkin import service
 from borderpass.checkin.qr import (
@@ -16,7 +15,6 @@ from borderpass.checkin.qr import (
     normalise_plate,
     parse_venue_code,
 )
-from borderpass.cli import app
 from tests.checkin.conftest import LEGACY_CODE
 
 
@@ -83,21 +81,3 @@ def test_plates() -> None:
     for bad in ("A1234", "AB12345", "AB0123", "IO123", "AB", "1234AB", "AB-123", ""):
         with pytest.raises(InvalidPlate):
             normalise_plate(bad)
-
-
-def test_venue_parse_command(make_venue: Any) -> None:
-    runner = CliRunner()
-    result = runner.invoke(app, ["venue", "parse", LEGACY_CODE, "--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {
-        "format": "legacy", "venue_id": "WHBvLDSa", "name_zh": "荃新天地", "name_en": "CityWalk",
-        "type": "IMPORT", "type_en": "Stores/Shopping Malls", "type_zh": "商店/商場"}
-    bad = runner.invoke(app, ["venue", "parse", _with_hash_char_changed(LEGACY_CODE), "--json"])
-    assert bad.exit_code == 1
-    assert "invalid_venue_code" in bad.stderr and "hash" in bad.stderr
-    venue, text = make_venue()
-    ours = runner.invoke(app, ["venue", "parse", text, "--json"])
-    assert ours.exit_code == 0, ours.output
-    data = json.loads(ours.stdout)
-    assert data["format"] == "signed" and data["venue_id"] == venue.code
-    assert "secret" not in ours.stdout and "s" not in data

@@ -199,15 +199,6 @@ def test_uploads_are_deleted_after_31_days(
                           .where(Upload.person_id == person.id)) == 0
 
 
-def test_purge_command(engine: Any) -> None:
-    from typer.testing import CliRunner
-
-    from borderpass.cli import app
-
-    result = CliRunner().invoke(app, ["checkin", "purge"])
-    assert result.exit_code == 0 and "deleted" in result.stdout
-
-
 def test_upload_facts_for_the_rules(
     session: Any, register_person: Any, make_venue: Any, make_phone: Any, now: Any
 ) -> None:

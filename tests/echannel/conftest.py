@@ -21,6 +21,14 @@ def photo(name: str) -> bytes:
     return (FACES / name).read_bytes()
 
 
+def key_pair() -> tuple[bytes, bytes]:
+    """Make a P-256 key pair (private, public) in PEM, as a phone makes its device key."""
+    from borderpass.kit.signing import SigningKey
+
+    key = SigningKey.generate()
+    return key.to_pem(), key.public.to_pem()
+
+
 def hkid(body: str) -> str:
     from borderpass.identity.documents import hkid_check_character
 
@@ -46,7 +54,7 @@ def make_card(portraits: dict[str, bytes]) -> Callable[..., bytes]:
         authority = keys.card_authority()
         return write(number=number, name_en="CHAN Tai Man", name_zh="陳大文", born_on=born_on,
                      issued_on=date(2020, 1, 1), photo=portraits[face],
-                     authority_key=authority.private_pem, authority_kid=authority.kid)
+                     authority=authority.key)
 
     return make
 
@@ -62,9 +70,7 @@ def officer(session: Session, now: datetime) -> Any:
 @pytest.fixture()
 def device() -> tuple[bytes, bytes]:
     """A phone's device key pair (private, public), PEM."""
-    from borderpass.kit.signing import new_key_pair
-
-    return new_key_pair()
+    return key_pair()
 
 
 @pytest.fixture()

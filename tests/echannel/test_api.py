@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from borderpass.echannel import qr
-from borderpass.kit.signing import new_key_pair
-from tests.echannel.conftest import TEEN_BORN, hkid, photo
+from tests.echannel.conftest import TEEN_BORN, hkid, key_pair, photo
 
 
 def b64(data: bytes) -> str:
@@ -27,7 +26,7 @@ def test_enrol_in_the_app_then_pass_both_gates_then_withdraw(
     resident = {"Authorization": f"Bearer {token}"}
     _officer, officer_token = staff_token("border_officer")
     gate = {"Authorization": f"Bearer {officer_token}"}
-    private, public = new_key_pair()
+    private, public = key_pair()
 
     gates_key = client.get("/api/echannel/gates/key").json()["public_key"]
     assert gates_key.startswith("-----BEGIN PUBLIC KEY-----")

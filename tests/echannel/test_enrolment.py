@@ -22,13 +22,13 @@ GUARDIAN = Guardian(document_number="A123456(3)", relationship="mother", consent
 def test_enrolment_in_the_app_records_the_resident_and_device(
     enrolled_in_app: Any, device: tuple[bytes, bytes], now: datetime
 ) -> None:
-    from borderpass.kit.signing import pem_key_id
+    from borderpass.kit.signing import VerifyKey
 
     enrolment = enrolled_in_app
     assert enrolment.channel == "app"
     assert enrolment.enrolled_by_kind == "resident"
     assert enrolment.enrolled_by == str(enrolment.person_id)
-    assert enrolment.device_kid == pem_key_id(device[1]).hex()
+    assert enrolment.device_kid == VerifyKey.from_pem(device[1]).kid.hex()
     assert enrolment.doc_masked == "A1*****(3)"
     assert enrolment.age_at_enrolment == 46
     assert enrolment.created_at == now

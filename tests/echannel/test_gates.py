@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from borderpass.echannel import keys, qr, service
 from borderpass.kit.errors import BorderpassError
-from borderpass.kit.signing import new_key_pair
-from tests.echannel.conftest import photo
+from tests.echannel.conftest import key_pair, photo
 
 
 def _token(enrolment: Any, device: tuple[bytes, bytes], at: datetime) -> str:
@@ -60,19 +59,20 @@ def test_a_phone_clock_up_to_5_seconds_ahead_is_tolerated(
 def test_a_qr_signed_by_another_device_is_refused(
     session: Session, now: datetime, enrolled_in_app: Any, device: tuple[bytes, bytes]
 ) -> None:
-    from borderpass.kit.signing import cbor_encode, encrypt_to, sign_cose
+    import dataclasses
 
-    other_private, _other_public = new_key_pair()
+    from borderpass.kit.signing import SigningKey, VerifyKey, encrypt_code
+
+    other_private, _other_public = key_pair()
     # another phone's key, unknown to the gates
     assert _refusal(session, _token(enrolled_in_app, (other_private, b""), now),
                     now) == "unknown_device"
     # another key claiming to be the enrolled device
-    claims = cbor_encode({1: enrolled_in_app.id.bytes, 2: qr.slot_of(now), 3: b"n" * 16})
-    forged = sign_cose(claims, other_private, bytes.fromhex(enrolled_in_app.device_kid))
-    sealed = encrypt_to(forged, keys.gates().public_pem)
-    import base45
-
-    token = qr.PREFIX + base45.b45encode(sealed).decode()
+    claims = {1: enrolled_in_app.id.bytes, 2: qr.slot_of(now), 3: b"n" * 16}
+    forger = dataclasses.replace(SigningKey.from_pem(other_private),
+                                 kid=bytes.fromhex(enrolled_in_app.device_kid))
+    token = encrypt_code(claims, forger, VerifyKey.from_pem(keys.gates().public_pem),
+                         prefix=qr.PREFIX)
     assert _refusal(session, token, now) == "bad_signature"
 
 
@@ -89,7 +89,7 @@ def test_a_tampered_qr_is_refused(
     assert _refusal(session, token[:-1], now) in {"malformed", "undecryptable"}
     assert _refusal(session, "HC1:" + token[6:], now) == "malformed"
     # encrypted to another key than the gates'
-    _private, public = new_key_pair()
+    _private, public = key_pair()
     wrong = qr.make_token(enrolled_in_app.id, device[0], public, now=now)
     assert _refusal(session, wrong, now) == "undecryptable"
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from borderpass.evidence import facts
 from borderpass.evidence import service as evidence
 from borderpass.evidence.models import (
     CheckinFact,
@@ -211,7 +212,7 @@ def test_facts_for_many_equal_the_per_person_facts(
     people = _population(session, source.id, now, 120)
     at = now + shift
     ids = [person.id for person in people]
-    monkeypatch.setattr(evidence, "FACTS_CHUNK", 37)  # several chunks, one ragged
+    monkeypatch.setattr(facts, "FACTS_CHUNK", 37)  # several chunks, one ragged
     many = evidence.facts_for_many(session, [*ids, ids[0]], at)
     assert list(many) == ids
     expected = {person_id: reference_facts(session, person_id, at) for person_id in ids}

@@ -16,7 +16,7 @@ from borderpass.healthcode.codec import CodeClaims, encode, read
 from borderpass.healthcode.lists import ListError, TrustStore, sign_list
 from borderpass.healthcode.verifier import CANNOT_VERIFY, INVALID, VALID, verify
 from borderpass.kit.config import get_settings
-from borderpass.kit.signing import generate_private_key, public_key_b64
+from borderpass.kit.signing import SigningKey
 from tests.healthcode.test_end_to_end import _batch
 
 H = timedelta(hours=1)
@@ -210,7 +210,7 @@ def _bundle(key: Any, anchor: Any, now: datetime, *, revocations: bool = True,
     trust = sign_list({"type": "trust-list", "version": 1, "jurisdiction": "HK",
                        "issued_at": now.isoformat(), "max_age_seconds": 3600, "keys": [
                            {"kid": key.kid.hex(), "jurisdiction": "HK", "alg": "ES256",
-                            "public_key": public_key_b64(key), "valid_from": now.isoformat(),
+                            "public_key": key.public.to_b64(), "valid_from": now.isoformat(),
                             "valid_until": None}]}, anchor)
     bundle: dict[str, Any] = {"trust_list": trust}
     if revocations:
@@ -226,7 +226,7 @@ def _bundle(key: Any, anchor: Any, now: datetime, *, revocations: bool = True,
 def test_the_three_results_with_reason_codes_and_list_ages(now: datetime) -> None:
     from borderpass.healthcode.codec import code_hash
 
-    key, anchor, stranger = generate_private_key(), generate_private_key(), generate_private_key()
+    key, anchor, stranger = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
     claims = CodeClaims("HK", b"\x07" * 16, now, now + 24 * H, "green", "CTM", "A1*****(3)",
                         "hkid")
     text = encode(claims, key, prefix="BPHC1:")
@@ -316,7 +316,7 @@ def test_verify_endpoint(keys: Path, session: Any, now: datetime, register_perso
     assert (expired.json()["result"], expired.json()["error"]) == (INVALID, "expired")
 
     stranger = encode(CodeClaims("HK", b"\x01" * 16, now, now + H, "green", "X", "X", "hkid"),
-                      generate_private_key(), prefix=get_settings().code_prefix)
+                      SigningKey.generate(), prefix=get_settings().code_prefix)
     unknown = client.post("/api/health-codes/verify", json={"text": stranger}).json()
     assert (unknown["valid"], unknown["result"], unknown["error"]) == (
         False, CANNOT_VERIFY, "unknown_issuer")

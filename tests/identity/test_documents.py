@@ -1,9 +1,7 @@
-"""Document number validators, and `borderpass ids check` on top of them."""
+"""Document number validators (`borderpass ids check` on top of them: test_cli.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 
 import pytest
@@ -145,21 +143,3 @@ def test_any_text_is_accepted_or_refused_with_a_reason(text: str, kind: str) -> 
     except InvalidDocumentNumber as error:
         assert error.reason in {"unknown_kind", "wrong_length", "bad_character",
                                 "wrong_check_character", "impossible_birth_date"}
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "borderpass", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
-
-
-def test_ids_check_command() -> None:
-    ok = run_cli("ids", "check", "hkid", "a1234563")
-    assert ok.returncode == 0
-    assert ok.stdout.strip() == "A123456(3)"
-    bad = run_cli("ids", "check", "mainland", "110105194912310021")
-    assert bad.returncode == 1
-    assert "wrong check character: expected X" in bad.stderr
-    date_bad = run_cli("ids", "check", "mainland", "110105194902300021")
-    assert date_bad.returncode == 1
-    assert "impossible birth date" in date_bad.stderr
-    assert "110105194902300021" not in date_bad.stderr

@@ -1,15 +1,11 @@
-"""Rule sets loaded, validated and activated (API and command line); each default rule
-through real evidence, with ``changes_at``."""
+"""Rule sets loaded, validated and activated (the command line: test_cli.py); each default
+rule through real evidence, with ``changes_at``."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,37 +118,6 @@ def test_not_json_is_refused(client: Any, staff_token: Any) -> None:
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_rule_set"
     assert "not JSON" in response.json()["error"]["message"]
-
-
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "borderpass", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-def test_rules_load_command(tmp_path: Path) -> None:
-    env = {**os.environ, "BORDERPASS_VAR_DIR": str(tmp_path),
-           "BORDERPASS_DATABASE_URL": f"sqlite:///{tmp_path / 'rules.sqlite3'}"}
-    assert _run(env, "db", "upgrade").returncode == 0
-    first = tmp_path / "first.json"
-    first.write_text(json.dumps(_document("1.1.0")))
-    second = tmp_path / "second.json"
-    second.write_text(json.dumps(_document("1.2.0")))
-    loaded = _run(env, "rules", "load", str(first))
-    assert loaded.returncode == 0 and "loaded HK-HEALTH-CODE 1.1.0 (active)" in loaded.stdout
-    loaded = _run(env, "rules", "load", str(second), "--no-activate")
-    assert loaded.returncode == 0 and "1.2.0 (inactive)" in loaded.stdout
-    listed = _run(env, "rules", "list").stdout.splitlines()
-    assert [line.split()[2:4] for line in listed] == [["1.1.0", "active"], ["1.2.0", "-"]]
-
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(_bad_rule(Logic={"or": [True]})))
-    refused = _run(env, "rules", "load", str(bad))
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr
-    assert "invalid_rule_set" in refused.stderr and "Rules.0.Logic" in refused.stderr
-    again = _run(env, "rules", "load", str(first))
-    assert again.returncode == 1 and "rule_set_exists" in again.stderr
-    assert _run(env, "rules", "load", str(tmp_path / "none.json")).returncode == 2
-    assert len(_run(env, "rules", "list").stdout.splitlines()) == 2
 
 
 # --------------------------------------------------------------------------- the rules

@@ -67,7 +67,9 @@ def site() -> Iterator[dict[str, Any]]:
     with unit_of_work(factory) as session:
         demo.load(session, now=utcnow())
     app = create_app()
-    app.state.session_factory = factory
+    # As the configured database would be: reads on a read-only engine, writes queued.
+    app.state.write_factory = factory
+    app.state.read_factory = session_factory(engine_for(url, read_only=True))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off", ws="none"))

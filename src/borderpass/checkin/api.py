@@ -12,7 +12,7 @@ from borderpass.checkin import service
 from borderpass.checkin.schemas import CaseIn, CaseView, UploadReceipt, VenueIn, VenueView
 from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
-from borderpass.kit.http import DbSession, Now
+from borderpass.kit.http import DbSession, Now, Writer
 
 __all__ = ["router"]
 
@@ -68,9 +68,9 @@ def record_case(body: CaseIn, session: DbSession, now: Now, caller: HealthOffice
 
 
 @router.get("/exposure-list", response_class=PlainTextResponse)
-def exposure_list(session: DbSession, now: Now) -> str:
+def exposure_list(session: DbSession, now: Now, writer: Writer) -> str:
     """Return the signed exposure list (docs/formats/exposure-list.md); no sign-in needed."""
-    return service.exposure_list(session, now=now)
+    return service.exposure_list(session, now=now, writer=writer)
 
 
 class UploadIn(BaseModel):

@@ -17,14 +17,7 @@ from typing import Literal, NamedTuple
 
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
-from borderpass.kit.signing import (
-    TOKEN_BYTES,
-    SignatureInvalid,
-    ed25519_key_id,
-    ed25519_sign,
-    ed25519_verify,
-    exposure_token,
-)
+from borderpass.kit.signing import DetachedSigner, SigningError, exposure_token, verify_detached
 
 __all__ = [
     "DIRECT_MIN_OVERLAP",
@@ -47,6 +40,7 @@ HOUR = 3600
 DIRECT_MIN_OVERLAP = 60  # seconds
 MATCH_WINDOW = timedelta(days=14)
 INDIRECT_WINDOW = timedelta(days=1)
+_TOKEN_BYTES = 16  # the length of an exposure_token (docs/formats/exposure-list.md)
 
 Kind = Literal["D", "I"]
 
@@ -101,16 +95,14 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def render_list(
-    entries: Iterable[Entry], generated_at: datetime, seed: bytes, public: bytes
-) -> str:
+def render_list(entries: Iterable[Entry], generated_at: datetime, signer: DetachedSigner) -> str:
     """Return the signed text of an exposure list; entries are sorted, so order tells nothing."""
     ordered = sorted(set(entries))
     lines = [f"{LIST_FORMAT} {_seconds(generated_at)} {len(ordered)}"]
     lines.extend(f"{e.token.hex()} {e.start} {e.end} {e.kind}" for e in ordered)
     body = "\n".join(lines) + "\n"
-    signature = ed25519_sign(seed, body.encode("ascii"))
-    return f"{body}SIG {ed25519_key_id(public)} {_b64url(signature)}\n"
+    signature = signer.sign(body.encode("ascii"))
+    return f"{body}SIG {signer.key_id} {_b64url(signature)}\n"
 
 
 @dataclass
@@ -144,8 +136,8 @@ def parse_list(text: str, trust: dict[str, bytes]) -> PublishedList:
     if public is None:
         raise _bad("it is signed by an unknown key")
     try:
-        ed25519_verify(public, (body + "\n").encode("ascii", "replace"), signature)
-    except SignatureInvalid:
+        verify_detached(public, (body + "\n").encode("ascii", "replace"), signature)
+    except SigningError:
         raise _bad("the signature does not verify") from None
     lines = body.split("\n")
     header = lines[0].split(" ")
@@ -158,7 +150,7 @@ def parse_list(text: str, trust: dict[str, bytes]) -> PublishedList:
     for line in lines[1:]:
         token_hex, start, end, kind = line.split(" ")
         token = bytes.fromhex(token_hex)
-        if len(token) != TOKEN_BYTES or kind not in ("D", "I"):
+        if len(token) != _TOKEN_BYTES or kind not in ("D", "I"):
             raise _bad("an entry is malformed")
         index.setdefault(token, []).append((int(start), int(end), kind))
     return published

@@ -25,7 +25,7 @@ from borderpass.checkin.qr import InvalidVenueCode, ParsedVenue, parse_venue_cod
 from borderpass.kit.clock import end_of_day, hk_date
 from borderpass.kit.errors import InvalidInput, NotFound
 from borderpass.kit.i18n import _, translate
-from borderpass.kit.signing import ed25519_public, ed25519_sign, new_seed
+from borderpass.kit.signing import DetachedSigner
 
 __all__ = [
     "AUTO_LEAVE",
@@ -145,7 +145,8 @@ class Phone:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('device_seed', ?)", (new_seed(),))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('device_seed', ?)",
+                       (DetachedSigner.generate().seed,))
             db.execute("INSERT OR IGNORE INTO meta VALUES ('in_use_since', ?)", (_ts(now),))
             for kid, public in (trust or {}).items():
                 db.execute("INSERT OR REPLACE INTO trust VALUES (?, ?)", (kid, public))
@@ -168,10 +169,13 @@ class Phone:
         with self._db() as db:
             return {kid: bytes(public) for kid, public in db.execute("SELECT * FROM trust")}
 
+    def _device_key(self) -> DetachedSigner:
+        return DetachedSigner(bytes(self._meta("device_seed")))
+
     @property
     def device_key(self) -> str:
         """Return the phone's public device key (base64url), which signs its uploads."""
-        return _b64url(ed25519_public(bytes(self._meta("device_seed"))))
+        return _b64url(self._device_key().public)
 
     @property
     def in_use_since(self) -> datetime:
@@ -354,7 +358,7 @@ class Phone:
         }
         message = json.dumps(bundle, ensure_ascii=False, sort_keys=True,
                              separators=(",", ":")).encode("utf-8")
-        bundle["signature"] = _b64url(ed25519_sign(bytes(self._meta("device_seed")), message))
+        bundle["signature"] = _b64url(self._device_key().sign(message))
         return bundle
 
     def upload(self, server: str, token: str, *, consent: bool, now: datetime) -> dict[str, Any]:

@@ -18,13 +18,7 @@ from typing import Any, Literal
 
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
-from borderpass.kit.signing import (
-    SignatureInvalid,
-    derived_secret,
-    ed25519_key_id,
-    ed25519_sign,
-    ed25519_verify,
-)
+from borderpass.kit.signing import DetachedSigner, SigningError, derived_secret, verify_detached
 
 __all__ = [
     "LEGACY_PREFIX",
@@ -151,18 +145,17 @@ def encode_signed(
     type: str,
     secret: bytes,
     generation: int,
-    seed: bytes,
-    public: bytes,
+    signer: DetachedSigner,
 ) -> str:
     """Return the text of a signed venue QR code (format ``BPV1``)."""
     payload = {
-        "g": generation, "id": venue_id, "k": ed25519_key_id(public), "ne": name_en,
+        "g": generation, "id": venue_id, "k": signer.key_id, "ne": name_en,
         "ns": name_zh_hans, "nz": name_zh, "s": _b64url(secret), "t": type,
     }
     encoded = _b64url(json.dumps(payload, ensure_ascii=False, sort_keys=True,
                                  separators=(",", ":")).encode("utf-8"))
     signed = f"{SIGNED_PREFIX}{encoded}"
-    return f"{signed}.{_b64url(ed25519_sign(seed, signed.encode()))}"
+    return f"{signed}.{_b64url(signer.sign(signed.encode()))}"
 
 
 def _parse_signed(text: str, trust: dict[str, bytes]) -> ParsedVenue:
@@ -181,8 +174,8 @@ def _parse_signed(text: str, trust: dict[str, bytes]) -> ParsedVenue:
     if public is None:
         raise _bad("it is signed by a key this device does not trust")
     try:
-        ed25519_verify(public, signed.encode(), signature)
-    except SignatureInvalid:
+        verify_detached(public, signed.encode(), signature)
+    except SigningError:
         raise _bad("the signature does not verify") from None
     try:
         secret = _unb64url(str(payload["s"]))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from borderpass.kit.types import Instant
 
 __all__ = [
     "VENUE_TYPES",
@@ -58,8 +59,8 @@ class VenueView(BaseModel):
     type: str
     address: str
     status: str
-    created_at: datetime
-    approved_at: datetime | None
+    created_at: Instant
+    approved_at: Instant | None
 
 
 class CaseIn(BaseModel):
@@ -69,8 +70,8 @@ class CaseIn(BaseModel):
 
     venue_id: str | None = Field(default=None, min_length=8, max_length=10)
     plate: str | None = Field(default=None, min_length=2, max_length=12)
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
 
     @model_validator(mode="after")
     def _one_place(self) -> CaseIn:
@@ -83,8 +84,8 @@ class CaseView(BaseModel):
     id: uuid.UUID
     place_kind: str
     place_id: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
 
 
 class UploadRecord(BaseModel):
@@ -94,8 +95,8 @@ class UploadRecord(BaseModel):
 
     kind: PlaceKind
     place_id: str = Field(min_length=2, max_length=16, pattern=r"^[A-Za-z0-9]+$")
-    start: datetime
-    end: datetime
+    start: Instant
+    end: Instant
 
 
 class UploadBundle(BaseModel):
@@ -105,8 +106,8 @@ class UploadBundle(BaseModel):
 
     format: Literal["BPU1"]
     device_key: str = Field(min_length=43, max_length=44)
-    created_at: datetime
-    in_use_since: datetime
+    created_at: Instant
+    in_use_since: Instant
     records: list[UploadRecord] = Field(max_length=5000)
     signature: str = Field(min_length=86, max_length=88)
 
@@ -123,10 +124,10 @@ class ExposureFact(BaseModel):
     kind: Literal["direct", "indirect"]
     place_kind: str
     place_id: str
-    visit_from: datetime
-    visit_to: datetime
-    case_from: datetime
-    case_to: datetime
+    visit_from: Instant
+    visit_to: Instant
+    case_from: Instant
+    case_to: Instant
 
 
 class OrderFact(BaseModel):
@@ -135,11 +136,11 @@ class OrderFact(BaseModel):
     order_id: uuid.UUID
     reference: str
     place_id: str
-    visit_from: datetime
-    visit_to: datetime
-    period_from: datetime
-    period_to: datetime
-    test_by: datetime
+    visit_from: Instant
+    visit_to: Instant
+    period_from: Instant
+    period_to: Instant
+    test_by: Instant
 
 
 class UploadFacts(BaseModel):
@@ -151,9 +152,9 @@ class UploadFacts(BaseModel):
     """
 
     person_id: uuid.UUID
-    as_of: datetime
-    uploaded_at: datetime | None
-    in_use_since: datetime | None
+    as_of: Instant
+    uploaded_at: Instant | None
+    in_use_since: Instant | None
     covered_days: int
     covers_last_14_days: bool
     exposures: list[ExposureFact]

@@ -12,7 +12,8 @@ import binascii
 import json
 import secrets as random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,14 +47,12 @@ from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import (
-    SignatureInvalid,
+    SigningError,
     derived_secret,
-    ed25519_key_id,
-    ed25519_public,
-    ed25519_verify,
-    new_venue_secret,
+    open_sealed,
     seal,
-    unseal,
+    venue_signer,
+    verify_detached,
 )
 
 __all__ = [
@@ -114,22 +113,14 @@ class ConsentMissing(InvalidInput):
 # -- keys ---------------------------------------------------------------------------
 
 
-def _signing_seed() -> bytes:
-    return get_settings().secret_bytes("venue_signing_key")
-
-
 def venue_trust() -> dict[str, bytes]:
     """Return the platform's venue-signing public keys by key id (what phones trust)."""
-    public = ed25519_public(_signing_seed())
-    return {ed25519_key_id(public): public}
-
-
-def _pii_key() -> bytes:
-    return get_settings().secret_bytes("pii_key")
+    signer = venue_signer()
+    return {signer.key_id: signer.public}
 
 
 def _open_secret(secret: VenueSecret) -> bytes:
-    return unseal(_pii_key(), secret.secret_sealed, context=b"venue.secret")
+    return open_sealed(secret.secret_sealed, context="venue.secret")
 
 
 def parse_code(text: str) -> ParsedVenue:
@@ -176,7 +167,7 @@ def _may_manage(venue: Venue, caller: Principal) -> None:
 
 
 def _add_secret(session: Session, venue: Venue, generation: int, now: datetime) -> None:
-    sealed = seal(_pii_key(), new_venue_secret(), context=b"venue.secret")
+    sealed = seal(random.token_bytes(16), context="venue.secret")  # a venue's secret
     repository.add(session, VenueSecret(venue_id=venue.id, generation=generation,
                                         secret_sealed=sealed, created_at=now))
 
@@ -221,11 +212,10 @@ def venue_qr(session: Session, code: str, *, caller: Principal) -> str:
     venue = _venue(session, code)
     _may_manage(venue, caller)
     current, secret = _current(session, venue)
-    seed = _signing_seed()
     return encode_signed(venue_id=venue.code, name_zh=venue.name_zh,
                          name_zh_hans=venue.name_zh_hans, name_en=venue.name_en,
                          type=venue.type, secret=secret, generation=current.generation,
-                         seed=seed, public=ed25519_public(seed))
+                         signer=venue_signer())
 
 
 def venue_poster(session: Session, code: str, *, caller: Principal) -> bytes:
@@ -305,23 +295,25 @@ def generate_exposure_list(session: Session, *, now: datetime) -> tuple[str, int
         entries.extend(exposure.entries_for_case(
             _secrets_for(case, venues, history), case.starts_at, case.ends_at,
             taxi=case.place_kind == "taxi"))
-    seed = _signing_seed()
-    text = exposure.render_list(entries, now, seed, ed25519_public(seed))
+    text = exposure.render_list(entries, now, venue_signer())
     return text, len(set(entries))
 
 
-def exposure_list(session: Session, *, now: datetime) -> str:
+def exposure_list(session: Session, *, now: datetime,
+                  writer: Callable[[], AbstractContextManager[Session]] | None = None) -> str:
     """Return the published exposure list, regenerated when older than its maximum age.
 
     The maximum age (``exposure_list_max_age_seconds``, 60 by default) bounds how long
-    a recorded case waits before it is published.
+    a recorded case waits before it is published. ``session`` only reads; a new list is
+    saved through a unit of work opened by ``writer`` (``session`` itself when none).
     """
     max_age = timedelta(seconds=get_settings().exposure_list_max_age_seconds)
     cached = repository.get_list(session)
     if cached is not None and timedelta(0) <= now - cached.generated_at < max_age:
         return cached.content
     text, count = generate_exposure_list(session, now=now)
-    repository.save_list(session, now, count, text)
+    with writer() if writer is not None else nullcontext(session) as writing:
+        repository.save_list(writing, now, count, text)
     log.info("exposure_list.generated", entries=count)
     return text
 
@@ -348,8 +340,9 @@ def _check_bundle(raw: dict[str, Any], now: datetime) -> UploadBundle:
         field = ".".join(str(part) for part in first["loc"]) or "bundle"
         raise InvalidUpload(field=f"bundle.{field}", reason=f"{field}: {first['msg']}") from None
     try:
-        ed25519_verify(_unb64(bundle.device_key), bundle_message(raw), _unb64(bundle.signature))
-    except (SignatureInvalid, binascii.Error, ValueError):
+        verify_detached(_unb64(bundle.device_key), bundle_message(raw),
+                        _unb64(bundle.signature))
+    except (SigningError, binascii.Error, ValueError):
         raise InvalidUpload(field="bundle.signature",
                             reason="the phone's signature does not verify") from None
     if abs(bundle.created_at - now) > _CLOCK_SKEW:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from borderpass.kit.config import get_settings
 from borderpass.kit.logging import get_logger
-from borderpass.kit.signing import new_key_pair, pem_key_id, public_key_of
+from borderpass.kit.signing import SigningKey, VerifyKey
 
 __all__ = ["KeyPair", "card_authority", "gates", "reset_keys", "trusted_card_keys"]
 
@@ -23,27 +23,29 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class KeyPair:
-    """A private key, its public key and key id."""
+    """A private key, its public key (PEM, as published) and key id."""
 
-    private_pem: bytes
+    key: SigningKey
     public_pem: bytes
-    kid: bytes
+
+    @property
+    def kid(self) -> bytes:
+        return self.key.kid
 
 
 def _load_or_make(name: str) -> KeyPair:
     path = Path(get_settings().var_dir) / "keys" / f"{name}.pem"
     if path.exists():
-        private = path.read_bytes()
+        key = SigningKey.from_pem(path.read_bytes())
     else:
-        private, _public = new_key_pair()
+        key = SigningKey.generate()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(private)
+            handle.write(key.to_pem())
         log.info("keys.generated", key=name, path=str(path),
                  note="generated once for the embedded default; install real keys in production")
-    public = public_key_of(private)
-    return KeyPair(private, public, pem_key_id(public))
+    return KeyPair(key, key.public.to_pem())
 
 
 @lru_cache(maxsize=1)
@@ -58,10 +60,10 @@ def gates() -> KeyPair:
     return _load_or_make("echannel-gates")
 
 
-def trusted_card_keys() -> dict[bytes, bytes]:
+def trusted_card_keys() -> dict[bytes, VerifyKey]:
     """Return the authority public keys a gate trusts, by key id."""
     authority = card_authority()
-    return {authority.kid: authority.public_pem}
+    return {authority.kid: authority.key.public}
 
 
 def reset_keys() -> None:

@@ -8,25 +8,22 @@ public key (COSE_Encrypt, ECDH-ES+HKDF-256, A128GCM), Base45, after the prefix
 
 from __future__ import annotations
 
-import binascii
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-
-import base45
+from typing import Any
 
 from borderpass.kit.errors import Forbidden
 from borderpass.kit.i18n import _
 from borderpass.kit.signing import (
-    EnvelopeError,
-    cbor_decode,
-    cbor_encode,
-    decrypt_from,
-    encrypt_to,
-    pem_key_id,
-    sign_cose,
-    signer_kid,
+    SignedCode,
+    SigningError,
+    SigningKey,
+    VerifyKey,
+    decrypt_code,
+    encrypt_code,
+    verify_code,
 )
 
 __all__ = [
@@ -38,6 +35,7 @@ __all__ = [
     "open_token",
     "read_claims",
     "slot_of",
+    "verify_token",
 ]
 
 PREFIX = "HKEC1:"
@@ -80,46 +78,49 @@ def make_token(
     nonce: bytes | None = None,
 ) -> str:
     """Make the QR text for the slot of ``now`` (the phone's side; it works offline)."""
-    claims = cbor_encode({
+    claims = {
         _CLAIM_ENROLMENT: enrolment_id.bytes,
         _CLAIM_SLOT: slot_of(now),
         _CLAIM_NONCE: nonce if nonce is not None else secrets.token_bytes(_NONCE_BYTES),
-    })
-    signed = sign_cose(claims, device_private_pem, pem_key_id(device_private_pem))
-    sealed = encrypt_to(signed, gates_public_pem)
-    encoded: bytes = base45.b45encode(sealed)
-    return PREFIX + encoded.decode("ascii")
+    }
+    return encrypt_code(claims, SigningKey.from_pem(device_private_pem),
+                        VerifyKey.from_pem(gates_public_pem), prefix=PREFIX)
 
 
-def open_token(text: str, gates_private_pem: bytes) -> tuple[bytes, bytes]:
-    """Decrypt a QR text with the gates' key; return the device key id and the signed object.
+def open_token(text: str, gates: SigningKey) -> SignedCode:
+    """Decrypt a QR text with the gates' key; return the signed claims, whose ``kid`` names
+    the device key.
 
     Raises:
         TokenRefused: ``malformed`` or ``undecryptable``.
     """
-    if not isinstance(text, str) or len(text) > _MAX_TEXT or not text.startswith(PREFIX):
+    if not isinstance(text, str) or len(text) > _MAX_TEXT:
         raise refused("malformed")
     try:
-        sealed = base45.b45decode(text[len(PREFIX):])
-    except (ValueError, binascii.Error):
-        raise refused("malformed") from None
-    try:
-        signed = decrypt_from(sealed, gates_private_pem)
-        return signer_kid(signed), signed
-    except EnvelopeError as error:
+        return decrypt_code(text, gates, prefix=PREFIX)
+    except SigningError as error:
         raise refused("undecryptable" if error.reason == "undecryptable" else "malformed") from None
 
 
-def read_claims(payload: bytes) -> Claims:
-    """Parse verified claims.
+def verify_token(signed: SignedCode, device_public_pem: bytes) -> Claims:
+    """Check the device's signature on an opened token and return its claims.
+
+    Raises:
+        TokenRefused: ``bad_signature`` or ``malformed``.
+    """
+    try:
+        data = verify_code(signed, VerifyKey.from_pem(device_public_pem))
+    except SigningError as error:
+        raise refused("malformed" if error.reason == "bad_claims" else "bad_signature") from None
+    return read_claims(data)
+
+
+def read_claims(data: Any) -> Claims:
+    """Parse verified claims, as ``verify_code`` returns them.
 
     Raises:
         TokenRefused: ``malformed``.
     """
-    try:
-        data = cbor_decode(payload)
-    except EnvelopeError:
-        raise refused("malformed") from None
     if not isinstance(data, dict):
         raise refused("malformed")
     enrolment, slot, nonce = (data.get(_CLAIM_ENROLMENT), data.get(_CLAIM_SLOT),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from borderpass.kit.types import Instant
 
 __all__ = [
     "RELATIONSHIPS",
@@ -110,8 +111,8 @@ class EnrolmentView(BaseModel):
     guardian_masked: str | None
     guardian_relationship: str | None
     status: str
-    created_at: datetime
-    withdrawn_at: datetime | None
+    created_at: Instant
+    withdrawn_at: Instant | None
 
 
 class Gate1Decision(BaseModel):

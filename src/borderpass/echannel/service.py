@@ -24,19 +24,10 @@ from borderpass.identity.documents import DocumentKind, InvalidDocumentNumber, m
 from borderpass.identity.events import PersonDeleted
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
-from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
-from borderpass.kit.signing import (
-    EnvelopeError,
-    blind_index,
-    pem_key_id,
-    public_key_of,
-    seal,
-    unseal,
-    verify_cose,
-)
+from borderpass.kit.signing import SigningError, VerifyKey, blind_index, open_sealed, seal
 
 __all__ = [
     "ADULT_AGE",
@@ -64,7 +55,7 @@ MINIMUM_AGE = 11
 ADULT_AGE = 18
 CLOCK_SKEW = timedelta(seconds=5)
 GATE2_WITHIN = timedelta(minutes=2)
-_TEMPLATE_CONTEXT = b"echannel.template"
+_TEMPLATE_CONTEXT = "echannel.template"
 
 
 class TooYoung(Forbidden):
@@ -128,20 +119,16 @@ class PassageNotFound(NotFound):
 # --- helpers ------------------------------------------------------------------------
 
 
-def _pii_key() -> bytes:
-    return get_settings().secret_bytes("pii_key")
-
-
 def _doc_index(number: str) -> str:
-    return blind_index(get_settings().secret_bytes("blind_index_key"), "echannel.hkid", number)
+    return blind_index("echannel.hkid", number)
 
 
 def _seal_template(descriptor: np.ndarray[Any, Any]) -> bytes:
-    return seal(_pii_key(), face.to_bytes(descriptor), context=_TEMPLATE_CONTEXT)
+    return seal(face.to_bytes(descriptor), context=_TEMPLATE_CONTEXT)
 
 
 def _open_template(sealed: bytes) -> np.ndarray[Any, Any]:
-    return face.from_bytes(unseal(_pii_key(), sealed, context=_TEMPLATE_CONTEXT))
+    return face.from_bytes(open_sealed(sealed, context=_TEMPLATE_CONTEXT))
 
 
 def age_on(born_on: date, day: date) -> int:
@@ -161,7 +148,7 @@ def make_demo_card(
     authority = keys.card_authority()
     return make_card(number=number, name_en=name_en, name_zh=name_zh, born_on=born_on,
                      issued_on=issued_on, photo=face.crop_portrait(photo),
-                     authority_key=authority.private_pem, authority_kid=authority.kid)
+                     authority=authority.key)
 
 
 def gates_public_key() -> str:
@@ -214,7 +201,7 @@ def _enrol(
     age, guardian_record = _check_age(card, guardian, now)
     device_kid = None
     if device_key is not None:
-        device_kid = pem_key_id(device_key).hex()
+        device_kid = VerifyKey.from_pem(device_key).kid.hex()
         if repository.enrolment_by_device(session, device_kid) is not None:
             raise DeviceAlreadyEnrolled(field="device_public_key")
     live = face.encode(live_photo, field="live_photo")
@@ -280,8 +267,9 @@ def enrol_in_app(
     if view.document_kind != DocumentKind.HKID.value or view.document_number != verified.number:
         raise CardNotYours(field="card")
     try:
-        device_key = public_key_of(device_public_key.encode("ascii", errors="strict"))
-    except (EnvelopeError, UnicodeEncodeError):
+        device_key = VerifyKey.from_pem(
+            device_public_key.encode("ascii", errors="strict")).to_pem()
+    except (SigningError, UnicodeEncodeError):
         raise BadDeviceKey(field="device_public_key") from None
     return _enrol(session, verified, live_photo, channel="app", by_kind="resident",
                   by=str(person_id), person_id=person_id, guardian=guardian,
@@ -373,16 +361,11 @@ def _pass_gate1(session: Session, enrolment: Enrolment, gate: str, method: str,
 
 def gate1_qr(session: Session, *, gate: str, token: str, now: datetime) -> Gate1Decision:
     """Check the app's QR at gate 1: decrypt, verify the device signature, slot, replay."""
-    kid, signed = qr.open_token(token, keys.gates().private_pem)
-    enrolment = repository.enrolment_by_device(session, kid.hex())
+    signed = qr.open_token(token, keys.gates().key)
+    enrolment = repository.enrolment_by_device(session, signed.kid.hex())
     if enrolment is None or enrolment.status != "active" or enrolment.device_key is None:
         raise qr.refused("unknown_device")
-    device_key = enrolment.device_key.encode("ascii")
-    try:
-        _kid, payload = verify_cose(signed, lambda _k: device_key)
-    except EnvelopeError:
-        raise qr.refused("bad_signature") from None
-    claims = qr.read_claims(payload)
+    claims = qr.verify_token(signed, enrolment.device_key.encode("ascii"))
     if claims.enrolment_id != enrolment.id:
         raise qr.refused("wrong_enrolment")
     if claims.slot not in _accepted_slots(now):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from borderpass.evidence import service
 from borderpass.evidence.schemas import (
@@ -46,6 +46,10 @@ async def _batch(request: Request) -> tuple[bytes, str]:
     return await request.body(), media
 
 
+# The batch, read on the event loop before the endpoint runs on a worker thread.
+Batch = Annotated[tuple[bytes, str], Depends(_batch)]
+
+
 _BATCH_BODY = {
     "requestBody": {
         "required": True,
@@ -58,18 +62,18 @@ _BATCH_BODY = {
 
 
 @router.post("/tests", openapi_extra=_BATCH_BODY)
-async def ingest_tests(request: Request, session: DbSession, now: Now, caller: Lab) -> IngestReport:
+def ingest_tests(batch: Batch, session: DbSession, now: Now, caller: Lab) -> IngestReport:
     """Ingest a batch of test results (CSV or JSON) from a laboratory."""
-    content, media = await _batch(request)
+    content, media = batch
     return service.ingest(session, caller.id, "tests", content, media, now=now)
 
 
 @router.post("/vaccinations", openapi_extra=_BATCH_BODY)
-async def ingest_vaccinations(
-    request: Request, session: DbSession, now: Now, caller: Registry
+def ingest_vaccinations(
+    batch: Batch, session: DbSession, now: Now, caller: Registry
 ) -> IngestReport:
     """Ingest a batch of vaccination records (CSV or JSON) from the registry."""
-    content, media = await _batch(request)
+    content, media = batch
     return service.ingest(session, caller.id, "vaccinations", content, media, now=now)
 
 

@@ -20,7 +20,6 @@ from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     PageForm,
-    abandon,
     csrf_protect,
     error_of,
     field_errors,
@@ -99,7 +98,6 @@ def _record(
     try:
         save(data)
     except BorderpassError as error:
-        abandon(session, error)
         return page(error.status, values=values,
                     errors=error_of(error, page_locale(request), fields))
     flash(request, _("Recorded."))

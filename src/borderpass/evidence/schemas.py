@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from borderpass.identity.documents import DocumentKind
+from borderpass.kit.types import Day, Instant
 
 __all__ = [
     "CheckinExposure",
@@ -52,8 +52,8 @@ class FlagIn(BaseModel):
     document_kind: DocumentKind
     document_number: str = Field(min_length=1, max_length=64)
     kind: FlagKind
-    starts_at: datetime
-    ends_at: datetime | None = None
+    starts_at: Instant
+    ends_at: Instant | None = None
 
 
 class PremisesIn(BaseModel):
@@ -70,9 +70,9 @@ class TestingOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reference: str = Field(min_length=1, max_length=64)
-    period_from: datetime
-    period_to: datetime
-    test_by: datetime
+    period_from: Instant
+    period_to: Instant
+    test_by: Instant
     premises: list[PremisesIn] = Field(min_length=1, max_length=1000)
 
 
@@ -84,23 +84,23 @@ class HighRiskAreaIn(BaseModel):
     )
     name_en: str = Field(min_length=1, max_length=128)
     name_zh: str = Field(min_length=1, max_length=128)
-    starts_at: datetime
-    ends_at: datetime | None = None
+    starts_at: Instant
+    ends_at: Instant | None = None
 
 
 class FlagView(BaseModel):
     id: uuid.UUID
     kind: str
-    starts_at: datetime
-    ends_at: datetime | None
+    starts_at: Instant
+    ends_at: Instant | None
 
 
 class TestResultView(BaseModel):
     __test__ = False  # not a pytest test class, whatever its name
 
     specimen_id: str
-    collected_at: datetime
-    reported_at: datetime
+    collected_at: Instant
+    reported_at: Instant
     method: str
     result: str
     lab: str
@@ -109,7 +109,7 @@ class TestResultView(BaseModel):
 class VaccinationView(BaseModel):
     dose_number: int
     product: str
-    vaccinated_on: date
+    vaccinated_on: Day
     provider: str
 
 
@@ -131,21 +131,21 @@ class PersonFacts:
     venue while a case was there.
     """
 
-    last_negative_at: datetime | None = None
-    last_positive_at: datetime | None = None
-    flag_since: datetime | None = None
-    flag_until: datetime | None = None
+    last_negative_at: Instant | None = None
+    last_positive_at: Instant | None = None
+    flag_since: Instant | None = None
+    flag_until: Instant | None = None
     flag_kinds: tuple[str, ...] = ()
-    order_issued_at: datetime | None = None
+    order_issued_at: Instant | None = None
     order_reference: str | None = None
-    high_risk_visit_at: datetime | None = None
+    high_risk_visit_at: Instant | None = None
     high_risk_region: str | None = None
-    exposure_at: datetime | None = None
+    exposure_at: Instant | None = None
     exposure_venue: str | None = None
-    last_negative_pcr_at: datetime | None = None
-    last_negative_rat_at: datetime | None = None
+    last_negative_pcr_at: Instant | None = None
+    last_negative_rat_at: Instant | None = None
     doses: int = 0
-    last_dose_at: datetime | None = None
+    last_dose_at: Instant | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +153,8 @@ class CheckinExposure:
     """An uploaded visit to a place while a case was there (or a taxi ride just after one)."""
 
     place_id: str
-    visit_from: datetime
-    visit_to: datetime
+    visit_from: Instant
+    visit_to: Instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +163,8 @@ class CheckinOrderVisit:
 
     order_id: uuid.UUID
     place_id: str
-    visit_from: datetime
-    visit_to: datetime
+    visit_from: Instant
+    visit_to: Instant
 
 
 class TravelRecordIn(BaseModel):
@@ -176,7 +176,7 @@ class TravelRecordIn(BaseModel):
     document_number: str = Field(min_length=1, max_length=64)
     region_code: str = Field(min_length=2, max_length=16,
                              pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,6}){0,3}$")
-    at: datetime
+    at: Instant
     source: str = Field(default="officer", min_length=1, max_length=64)
 
 
@@ -186,24 +186,24 @@ class VenueOrderView(BaseModel):
     order_id: uuid.UUID
     reference: str
     venue_id: str
-    period_from: datetime
-    period_to: datetime
-    test_by: datetime
+    period_from: Instant
+    period_to: Instant
+    test_by: Instant
 
 
 class HighRiskAreaView(BaseModel):
     region_code: str
     name_en: str
     name_zh: str
-    starts_at: datetime
-    ends_at: datetime | None
+    starts_at: Instant
+    ends_at: Instant | None
 
 
 class TestingOrderView(BaseModel):
     __test__ = False  # not a pytest test class, whatever its name
 
     reference: str
-    period_from: datetime
-    period_to: datetime
-    test_by: datetime
+    period_from: Instant
+    period_to: Instant
+    test_by: Instant
     premises: list[str]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from borderpass.healthcode import service
 from borderpass.healthcode.qr import MEDIA_TYPES, qr_image
 from borderpass.healthcode.schemas import CodeView, VerifyRequest, VerifyResult
+from borderpass.healthcode.verifier import Verdict
 from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
-from borderpass.kit.http import DbSession, Now
+from borderpass.kit.http import DbSession, Now, Writer, read_unit
 from borderpass.rules import service as rules
 
 __all__ = ["router"]
@@ -22,9 +25,9 @@ Resident = Annotated[Principal, require("resident")]
 
 
 @router.get("/health-code")
-def my_code(session: DbSession, now: Now, caller: Resident) -> CodeView:
+def my_code(session: DbSession, now: Now, caller: Resident, writer: Writer) -> CodeView:
     """Return today's health code of the signed-in resident, with the reasons for its colour."""
-    issued = service.issue(session, caller.id, now=now)
+    issued = service.todays_code(session, caller.id, now=now, writer=writer)
     return CodeView(text=issued.text, colour=issued.colour, issued_at=issued.issued_at,
                     valid_until=issued.valid_until,
                     status=rules.status_view(issued.status, now=now))
@@ -32,21 +35,49 @@ def my_code(session: DbSession, now: Now, caller: Resident) -> CodeView:
 
 @router.get("/health-code.{kind}", response_class=Response,
             responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}})
-def my_code_image(kind: str, session: DbSession, now: Now, caller: Resident) -> Response:
+def my_code_image(kind: str, session: DbSession, now: Now, caller: Resident,
+                  writer: Writer) -> Response:
     """Return today's health code of the signed-in resident as a PNG or SVG QR image."""
     if kind not in MEDIA_TYPES:
         from borderpass.kit.errors import NotFound
 
         raise NotFound(field="kind")
-    issued = service.issue(session, caller.id, now=now)
+    issued = service.todays_code(session, caller.id, now=now, writer=writer)
     return Response(qr_image(issued.text, kind), media_type=MEDIA_TYPES[kind],
                     headers={"Cache-Control": "no-store"})
 
 
+def _verifier(request: Request) -> service.CachedVerifier:
+    verifier: service.CachedVerifier | None = getattr(request.app.state, "verifier", None)
+    if verifier is None:
+        verifier = request.app.state.verifier = service.CachedVerifier()
+    return verifier
+
+
+def _refresh(request: Request, verifier: service.CachedVerifier, now: datetime) -> None:
+    with read_unit(request) as session:
+        verifier.refresh(session, now=now)
+
+
+def _verify_at(request: Request, text: str, at: datetime) -> Verdict:
+    with read_unit(request) as session:
+        return service.verify_code(session, text, now=at)
+
+
 @router.post("/health-codes/verify")
-def verify_code(body: VerifyRequest, session: DbSession, now: Now) -> VerifyResult:
-    """Check a health code as an offline verifier would, with the current lists."""
-    verdict = service.verify_code(session, body.text, now=body.at or now)
+async def verify_code(body: VerifyRequest, request: Request, now: Now) -> VerifyResult:
+    """Check a health code as an offline verifier would, with the current lists.
+
+    The lists are held in memory and rebuilt when they change; only that rebuild (at
+    most once a second) reads the database, on a worker thread.
+    """
+    if body.at is not None:
+        verdict = await run_in_threadpool(_verify_at, request, body.text, body.at)
+    else:
+        verifier = _verifier(request)
+        if verifier.stale():
+            await run_in_threadpool(_refresh, request, verifier, now)
+        verdict = verifier.verify(body.text, now=now)
     return VerifyResult.model_validate(verdict.as_json())
 
 
@@ -59,7 +90,8 @@ def trust_list(now: Now) -> dict[str, str]:
 @router.get("/trust-list/revocations")
 def revocations(
     session: DbSession, now: Now,
-    since: Annotated[int, Query(ge=0, description="The `through` of the last list you hold")] = 0,
+    since: Annotated[int, Query(ge=0, le=2**63 - 1,
+                                description="The `through` of the last list you hold")] = 0,
 ) -> dict[str, str]:
     """Return the signed revocation list, or only what changed after ``since``."""
     return service.revocation_list(session, since=since, now=now)

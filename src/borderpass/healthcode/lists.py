@@ -1,26 +1,24 @@
 """Signed lists: the trust list of issuer keys and the revocation list.
 
 A list is a JSON envelope ``{"alg": "ES256", "kid", "key", "payload", "signature"}``
-where ``payload`` is the base64url of the list's JSON and ``signature`` the base64url
-of the ES256 ``r || s`` over those payload bytes, made with the jurisdiction's anchor key.
+(the signing recipes' ``sign_envelope``) where ``payload`` is the base64url of the list's
+JSON and ``signature`` the base64url of the ES256 ``r || s`` over those payload bytes,
+made with the jurisdiction's anchor key.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from borderpass.kit.signing import (
-    CoseError,
-    PrivateKey,
-    PublicKey,
-    es256_sign,
-    es256_verify,
-    load_public_key,
-    public_key_b64,
+    SigningError,
+    SigningKey,
+    VerifyKey,
+    open_envelope,
+    sign_envelope,
 )
 
 __all__ = ["ListError", "TrustStore", "TrustedKey", "open_list", "sign_list"]
@@ -38,29 +36,18 @@ class ListError(Exception):
         self.reason = reason
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def sign_list(content: dict[str, Any], anchor: PrivateKey) -> dict[str, str]:
+def sign_list(content: dict[str, Any], anchor: SigningKey) -> dict[str, str]:
     """Sign a list with the anchor key and return its envelope."""
     payload = json.dumps(content, ensure_ascii=False, sort_keys=True,
                          separators=(",", ":")).encode()
-    return {
-        "alg": "ES256",
-        "kid": anchor.kid.hex(),
-        "key": public_key_b64(anchor),
-        "payload": _b64url(payload),
-        "signature": _b64url(es256_sign(anchor, payload)),
-    }
+    return sign_envelope(payload, anchor)
+
+
+_LIST_REASONS = {"bad_envelope": "bad_list", "bad_signature": "bad_list_signature"}
 
 
 def open_list(
@@ -75,33 +62,23 @@ def open_list(
         ListError: ``bad_list`` (unreadable), ``bad_list_signature`` or ``wrong_anchor``.
     """
     try:
-        if not isinstance(envelope, dict) or envelope.get("alg") != "ES256":
-            raise ListError("bad_list")
-        key: PublicKey = load_public_key(str(envelope["key"]))
-        if key.kid.hex() != envelope.get("kid"):
-            raise ListError("bad_list")
-        payload = _unb64url(str(envelope["payload"]))
-        signature = _unb64url(str(envelope["signature"]))
-    except (KeyError, ValueError, CoseError):
-        raise ListError("bad_list") from None
-    if anchor is not None and key.kid.hex() != anchor.lower():
-        raise ListError("wrong_anchor")
-    if not es256_verify(key, payload, signature):
-        raise ListError("bad_list_signature")
+        payload, kid = open_envelope(envelope, anchor=anchor)
+    except SigningError as error:  # bad_envelope, wrong_anchor or bad_signature
+        raise ListError(_LIST_REASONS.get(error.reason, error.reason)) from None
     try:
         content = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ListError("bad_list") from None
     if not isinstance(content, dict) or content.get("type") != kind or content.get("version") != 1:
         raise ListError("bad_list")
-    return content, key.kid.hex()
+    return content, kid
 
 
 @dataclass(frozen=True)
 class TrustedKey:
     kid: bytes
     jurisdiction: str
-    key: PublicKey
+    key: VerifyKey
     valid_from: datetime
     valid_until: datetime | None
 
@@ -144,7 +121,7 @@ class TrustStore:
         try:
             keys = {}
             for item in content["keys"]:
-                public = load_public_key(item["public_key"])
+                public = VerifyKey.from_b64(item["public_key"])
                 if item["alg"] != "ES256" or public.kid.hex() != item["kid"]:
                     raise ListError("bad_list")
                 until = item.get("valid_until")
@@ -154,7 +131,7 @@ class TrustStore:
             return cls(anchor=kid, jurisdiction=str(content["jurisdiction"]), keys=keys,
                        trust_issued_at=_instant(content["issued_at"]),
                        trust_max_age=timedelta(seconds=int(content["max_age_seconds"])))
-        except (KeyError, TypeError, ValueError, CoseError):
+        except (KeyError, TypeError, ValueError, SigningError):
             raise ListError("bad_list") from None
 
     @classmethod

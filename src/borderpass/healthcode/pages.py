@@ -21,12 +21,11 @@ from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
-from borderpass.kit.http import DbSession, Now
+from borderpass.kit.http import DbSession, Now, Writer
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     WEB,
     PageForm,
-    abandon,
     csrf_protect,
     page_locale,
     redirect,
@@ -58,9 +57,11 @@ def _pdf(content: bytes, name: str) -> Response:
 # --- the resident's code -----------------------------------------------------------
 
 @router.get("/code")
-def code_page(request: Request, session: DbSession, now: Now, caller: Resident) -> Response:
+def code_page(request: Request, session: DbSession, now: Now, caller: Resident,
+              writer: Writer) -> Response:
     """Show today's code, large, on the colour of the status."""
-    code = views.todays_code(session, caller.id, locale=page_locale(request), now=now)
+    locale = page_locale(request)
+    code = views.todays_code(session, caller.id, locale=locale, now=now, writer=writer)
     return render(request, "resident/code.html", code=code)
 
 
@@ -71,24 +72,26 @@ def code_refresh(request: Request, session: DbSession, now: Now, caller: Residen
     try:
         views.refresh_code(session, caller.id, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return render(request, "resident/code.html", status=error.status, code=None,
                       errors={"form": error.render(page_locale(request))})
     return redirect("/code")
 
 
 @router.get("/code.pdf")
-def code_print(request: Request, session: DbSession, now: Now, caller: Resident) -> Response:
+def code_print(request: Request, session: DbSession, now: Now, caller: Resident,
+               writer: Writer) -> Response:
     """Return today's code as a PDF to print."""
-    content = views.code_pdf(session, caller.id, locale=page_locale(request), now=now)
+    locale = page_locale(request)
+    content = views.code_pdf(session, caller.id, locale=locale, now=now, writer=writer)
     return _pdf(content, f"health-code-{hk_date(now).isoformat()}.pdf")
 
 
 @router.get("/officer/help-desk/print/{person_id}")
 def help_desk_print(request: Request, person_id: uuid.UUID, session: DbSession, now: Now,
-                    _caller: HelpDesk) -> Response:
+                    _caller: HelpDesk, writer: Writer) -> Response:
     """Print today's code for a person registered at the help station."""
-    content = views.code_pdf(session, person_id, locale=page_locale(request), now=now)
+    locale = page_locale(request)
+    content = views.code_pdf(session, person_id, locale=locale, now=now, writer=writer)
     return _pdf(content, f"health-code-{hk_date(now).isoformat()}.pdf")
 
 
@@ -130,7 +133,6 @@ def _scan(request: Request, session: DbSession, now: datetime, text: str) -> Res
     try:
         result = views.verify_scanned(session, text, locale=locale, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _scan_page(request, error.status, errors={"form": error.render(locale)})
     return _scan_page(request, result=result)
 
@@ -143,7 +145,7 @@ def scan_text(request: Request, session: DbSession, now: Now, _caller: BorderOff
 
 
 @router.post("/officer/scan/photo")
-async def scan_photo(request: Request, session: DbSession, now: Now, _caller: BorderOfficer,
+def scan_photo(request: Request, session: DbSession, now: Now, _caller: BorderOfficer,
                      form: PageForm) -> Response:
     """Verify the code in an uploaded photo."""
     upload = form.get("photo")
@@ -152,7 +154,7 @@ async def scan_photo(request: Request, session: DbSession, now: Now, _caller: Bo
         return _scan_page(request, 422,
                           errors={"photo": tr(locale, _("Choose a photo of the code."))})
     try:
-        text = views.decode_photo(await upload.read(10 * 1024 * 1024))
+        text = views.decode_photo(upload.file.read(10 * 1024 * 1024))
     except BorderpassError as error:
         return _scan_page(request, error.status, errors={error.field or "form":
                                                          error.render(locale)})

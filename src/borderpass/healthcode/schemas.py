@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from borderpass.kit.types import Instant
 from borderpass.rules.schemas import StatusView
 
 __all__ = ["CodeView", "VerifyRequest"]
@@ -17,8 +17,8 @@ class CodeView(BaseModel):
 
     text: str
     colour: str
-    issued_at: datetime
-    valid_until: datetime
+    issued_at: Instant
+    valid_until: Instant
     status: StatusView
 
 
@@ -26,7 +26,7 @@ class VerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=4096, description="The text in the QR code")
-    at: datetime | None = Field(default=None, description="Judge at this instant (default now)")
+    at: Instant | None = Field(default=None, description="Judge at this instant (default now)")
 
 
 class VerifyResult(BaseModel):

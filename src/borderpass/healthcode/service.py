@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import multiprocessing
 import secrets
+import threading
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +22,7 @@ from borderpass.evidence.events import EvidenceChanged
 from borderpass.healthcode import repository
 from borderpass.healthcode.codec import CodeClaims, code_hash, encode
 from borderpass.healthcode.lists import REVOCATIONS, TRUST_LIST, TrustStore, iso, sign_list
-from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
+from borderpass.healthcode.models import CodeRevocation, HealthCode
 from borderpass.healthcode.verifier import Verdict, verify
 from borderpass.identity import service as identity
 from borderpass.kit.clock import HONG_KONG, end_of_day, hk_date
@@ -25,14 +30,16 @@ from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Forbidden
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
-from borderpass.kit.signing import KeyStore, PrivateKey, public_key_b64
+from borderpass.kit.signing import KeyStore, SigningKey
 from borderpass.rules import service as rules
 from borderpass.rules.status import Status
 
 __all__ = [
+    "CachedVerifier",
     "codes_issued_per_day",
     "DayCount",
     "export",
+    "current_code",
     "issue",
     "IssuedCode",
     "on_evidence_changed",
@@ -41,6 +48,7 @@ __all__ = [
     "revocation_list",
     "rotate_key",
     "trust_list",
+    "todays_code",
     "trust_store",
     "verify_code",
 ]
@@ -71,7 +79,7 @@ def keystore() -> KeyStore:
     return KeyStore(directory)
 
 
-def _key(purpose: str, now: datetime) -> PrivateKey:
+def _key(purpose: str, now: datetime) -> SigningKey:
     key, generated = keystore().signing_key(purpose, now=now)
     if generated:
         log.info("signing.key_generated", purpose=purpose, kid=key.kid.hex(),
@@ -79,41 +87,54 @@ def _key(purpose: str, now: datetime) -> PrivateKey:
     return key
 
 
-def _save_status(session: Session, person_id: uuid.UUID, result: Status, now: datetime) -> None:
-    row = repository.status_of(session, person_id)
-    if row is None:
-        row = PersonStatus(person_id=person_id)
-        session.add(row)
-    row.colour = result.colour
-    row.reasons = ",".join(result.rule_ids)[:400]
-    row.changes_at = result.changes_at
-    row.evaluated_at = now
-    row.rule_set = result.rule_set[:96]
-    session.flush()
+def _todays_status(session: Session, person_id: uuid.UUID,
+                   now: datetime) -> tuple[Any, Status, datetime, SigningKey]:
+    person = identity.get_person(session, person_id)
+    if person.status != "active":
+        raise NotActive()
+    result = rules.status(session, person_id, now=now)
+    valid_until = end_of_day(now).astimezone(UTC)
+    if result.changes_at is not None and result.changes_at < valid_until:
+        valid_until = result.changes_at.astimezone(UTC)
+    return person, result, valid_until.replace(microsecond=0), _key(CODE_KEYS, now)
+
+
+def _matching(session: Session, person_id: uuid.UUID, result: Status, valid_until: datetime,
+              key: SigningKey, now: datetime) -> IssuedCode | None:
+    for code in repository.live_codes(session, person_id, now):
+        if code.colour == result.colour and code.valid_until == valid_until \
+                and code.kid == key.kid.hex():
+            return IssuedCode(code.text, code.colour, code.issued_at, code.valid_until, result)
+    return None
+
+
+def current_code(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCode | None:
+    """Return today's code if it is already issued and still holds, writing nothing.
+
+    Raises:
+        NotActive: the person is not a registered, activated resident.
+    """
+    _person, result, valid_until, key = _todays_status(session, person_id, now)
+    return _matching(session, person_id, result, valid_until, key, now)
 
 
 def issue(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCode:
     """Return today's code for a person: the one already issued if it still holds, else a new one.
 
+    The status is saved with one upsert first. On PostgreSQL that upsert holds the
+    person's status row until the commit, so concurrent first views queue there and each
+    later one finds the code the first issued; on SQLite writers queue anyway.
+
     Raises:
         NotActive: the person is not a registered, activated resident.
     """
-    person = identity.get_person(session, person_id)
-    if person.status != "active":
-        raise NotActive()
-    result = rules.status(session, person_id, now=now)
-    _save_status(session, person_id, result, now)
-    valid_until = end_of_day(now).astimezone(UTC)
-    if result.changes_at is not None and result.changes_at < valid_until:
-        valid_until = result.changes_at.astimezone(UTC)
-    key = _key(CODE_KEYS, now)
-    for code in repository.live_codes(session, person_id, now):
-        if code.colour == result.colour and code.valid_until == valid_until.replace(microsecond=0) \
-                and code.kid == key.kid.hex():
-            return IssuedCode(code.text, code.colour, code.issued_at, code.valid_until, result)
+    person, result, valid_until, key = _todays_status(session, person_id, now)
+    repository.save_statuses(session, _status_rows({person_id: result}, now))
+    found = _matching(session, person_id, result, valid_until, key, now)
+    if found is not None:
+        return found
     code_id = secrets.token_bytes(16)
     issued_at = now.astimezone(UTC).replace(microsecond=0)
-    valid_until = valid_until.replace(microsecond=0)
     claims = CodeClaims(
         issuer=get_settings().jurisdiction, code_id=code_id, issued_at=issued_at,
         valid_until=valid_until, colour=result.colour, initials=person.initials,
@@ -126,6 +147,21 @@ def issue(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCod
     ))
     log.info("code.issued", person=str(person_id), colour=result.colour, kid=key.kid.hex())
     return IssuedCode(text, result.colour, issued_at, valid_until, result)
+
+
+def todays_code(session: Session, person_id: uuid.UUID, *, now: datetime,
+                writer: Callable[[], AbstractContextManager[Session]]) -> IssuedCode:
+    """Return today's code reading only; issue it in a unit of work opened by ``writer``
+    when it does not exist yet (the first view of the day, or after a change of status).
+
+    Raises:
+        NotActive: the person is not a registered, activated resident.
+    """
+    found = current_code(session, person_id, now=now)
+    if found is not None:
+        return found
+    with writer() as writing:
+        return issue(writing, person_id, now=now)
 
 
 def issue_for_document(session: Session, kind: str, number: str, *, now: datetime) -> IssuedCode:
@@ -148,6 +184,7 @@ def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reaso
                                                expires_at=code.valid_until, reason=reason))
         count += 1
     if count:
+        _changed()
         log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
     return count
 
@@ -253,6 +290,8 @@ def _revoke_many(session: Session, people: list[uuid.UUID], *, now: datetime, re
     repository.add(session, *(CodeRevocation(code_hash=code.code_hash, revoked_at=now,
                                              expires_at=code.valid_until, reason=reason)
                               for code in codes))
+    if codes:
+        _changed()
     for person_id, count in per_person.items():
         log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
 
@@ -272,7 +311,7 @@ def trust_list(*, now: datetime) -> dict[str, str]:
             "kid": record.kid.hex(),
             "jurisdiction": settings.jurisdiction,
             "alg": "ES256",
-            "public_key": public_key_b64(store.key(record.kid)),
+            "public_key": store.key(record.kid).public.to_b64(),
             "valid_from": iso(record.created_at),
             "valid_until": iso(record.valid_until) if record.valid_until else None,
         }
@@ -317,10 +356,69 @@ def verify_code(session: Session, text: str, *, now: datetime) -> Verdict:
     return verify(text, trust_store(session, now=now), now=now, prefix=get_settings().code_prefix)
 
 
+# Bumped whenever this process revokes codes or rotates a key, so that a cached verifier
+# rebuilds at once rather than at its next check.
+_changes = itertools.count()
+_generation = next(_changes)
+
+
+def _changed() -> None:
+    global _generation
+    _generation = next(_changes)
+
+
+class CachedVerifier:
+    """The verify API's lists, kept in memory and rebuilt when they change.
+
+    Each ``check_seconds`` at most, ``refresh`` compares the last revocation number and
+    the published keys with those the store was built from (one small query and the key
+    index); a revocation or key rotation in this process is seen at once. The store is
+    also rebuilt well before its lists would be too old to trust.
+    """
+
+    def __init__(self, *, check_seconds: float = 1.0, rebuild_seconds: float = 600.0) -> None:
+        self.check_seconds = check_seconds
+        self.rebuild_seconds = rebuild_seconds
+        self._store: TrustStore | None = None
+        self._source: tuple[Any, ...] = ()
+        self._generation = -1
+        self._checked = self._built = -math.inf
+        self._lock = threading.Lock()
+
+    def stale(self) -> bool:
+        """Tell whether ``refresh`` is due (it reads the database, so not on the event loop)."""
+        return (self._store is None or self._generation != _generation
+                or monotonic() - self._checked >= self.check_seconds)
+
+    def refresh(self, session: Session, *, now: datetime) -> None:
+        """Rebuild the store if the lists changed since it was built."""
+        with self._lock:
+            if not self.stale():
+                return
+            generation = _generation
+            source = (repository.last_seq(session),
+                      tuple((r.kid, r.valid_until) for r in keystore().published(CODE_KEYS,
+                                                                                   now=now)))
+            age = monotonic() - self._built
+            if self._store is None or source != self._source or age >= self.rebuild_seconds \
+                    or generation != self._generation:
+                self._store = trust_store(session, now=now)
+                self._source, self._built = source, monotonic()
+            self._generation, self._checked = generation, monotonic()
+
+    def verify(self, text: str, *, now: datetime) -> Verdict:
+        """Check a code against the lists held in memory (``refresh`` first when stale)."""
+        store = self._store
+        if store is None:
+            raise RuntimeError("the verifier has not been refreshed yet")
+        return verify(text, store, now=now, prefix=get_settings().code_prefix)
+
+
 def rotate_key(*, now: datetime) -> str:
     """Make a new code-signing key current; codes under the old one stay valid until they expire."""
     grace = timedelta(hours=get_settings().key_grace_hours)
     key = keystore().rotate(CODE_KEYS, now=now, grace=grace)
+    _changed()
     log.info("signing.key_rotated", kid=key.kid.hex())
     return key.kid.hex()
 

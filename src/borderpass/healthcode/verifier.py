@@ -12,7 +12,7 @@ from typing import Any
 
 from borderpass.healthcode.codec import CodeFormatError, code_hash, decode_claims, read
 from borderpass.healthcode.lists import TrustStore, iso
-from borderpass.kit.signing import es256_verify
+from borderpass.kit.signing import SigningError, verify_code
 
 __all__ = ["CANNOT_VERIFY", "INVALID", "VALID", "Verdict", "verify"]
 
@@ -78,11 +78,9 @@ def verify(text: str, store: TrustStore, *, now: datetime, prefix: str = "BPHC1:
     trusted = store.keys.get(message.kid)
     if trusted is None:
         return verdict(CANNOT_VERIFY, "unknown_issuer")
-    if not es256_verify(trusted.key, message.to_be_signed, message.signature):
-        return verdict(INVALID, "bad_signature")
     try:
-        claims = decode_claims(message.payload)
-    except CodeFormatError as error:
+        claims = decode_claims(verify_code(message, trusted.key))
+    except (SigningError, CodeFormatError) as error:  # bad_signature, bad_claims ...
         return verdict(INVALID, error.reason)
     shown = {
         "colour": claims.colour, "issued_at": claims.issued_at,

@@ -20,6 +20,7 @@ from borderpass.identity import service as identity
 from borderpass.kit.clock import HONG_KONG
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import InvalidInput
+from borderpass.kit.http import Writer
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import tr
 from borderpass.rules import service as rules
@@ -146,11 +147,11 @@ def _explained(issued: healthcode.IssuedCode, *, locale: str,
 
 
 def todays_code(
-    session: Session, person_id: uuid.UUID, *, locale: str, now: datetime
+    session: Session, person_id: uuid.UUID, *, locale: str, now: datetime, writer: Writer
 ) -> CodeCard | None:
     """Return today's code of a resident, or ``None`` while no code can be issued."""
     try:
-        issued = healthcode.issue(session, person_id, now=now)
+        issued = healthcode.todays_code(session, person_id, now=now, writer=writer)
     except healthcode.NotActive:
         return None
     reasons, steps = _explained(issued, locale=locale, now=now)
@@ -175,9 +176,10 @@ def refresh_code(session: Session, person_id: uuid.UUID, *, now: datetime) -> No
     healthcode.issue(session, person_id, now=now)
 
 
-def code_pdf(session: Session, person_id: uuid.UUID, *, locale: str, now: datetime) -> bytes:
+def code_pdf(session: Session, person_id: uuid.UUID, *, locale: str, now: datetime,
+             writer: Writer) -> bytes:
     """Return today's code of a resident as a printable PDF."""
-    issued = healthcode.issue(session, person_id, now=now)
+    issued = healthcode.todays_code(session, person_id, now=now, writer=writer)
     person = identity.get_person(session, person_id)
     reasons, steps = _explained(issued, locale=locale, now=now)
     colour_name = {"green": _("Green code"), "amber": _("Amber code"), "red": _("Red code")}

@@ -41,7 +41,7 @@ def start_registration(session: DbSession, now: Now) -> RegistrationView:
 
 
 @router.post("/registrations/{registration_id}/details")
-async def submit_details(
+def submit_details(
     registration_id: uuid.UUID,
     session: DbSession,
     now: Now,
@@ -66,7 +66,7 @@ async def submit_details(
         "hrp_number": hrp_number, "will_cross": will_cross, "phone": phone, "address": address,
         "password": password, "locale": locale, "pin_channel": pin_channel,
     })
-    content = await proof.read(get_settings().proof_max_bytes + 1)
+    content = proof.file.read(get_settings().proof_max_bytes + 1)
     return _view(service.submit_registration(session, registration_id, details, content, now=now))
 
 

@@ -21,7 +21,6 @@ from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     PageForm,
-    abandon,
     csrf_protect,
     error_of,
     field_errors,
@@ -65,11 +64,11 @@ def _kinds(locale: str, kinds: tuple[tuple[str, str], ...] = DOCUMENT_KINDS) -> 
     return [(value, tr(locale, label)) for value, label in kinds]
 
 
-async def _read_proof(form: FormData) -> bytes:
+def _read_proof(form: FormData) -> bytes:
     upload = form.get("proof")
     if not isinstance(upload, UploadFile):
         return b""
-    return await upload.read(get_settings().proof_max_bytes + 1)
+    return upload.file.read(get_settings().proof_max_bytes + 1)
 
 
 def _details(form: FormData, locale: str, *, password: str) -> tuple[
@@ -161,7 +160,7 @@ def register_details(request: Request, session: DbSession, now: Now) -> Response
 
 
 @router.post("/register/details")
-async def register_submit(request: Request, session: DbSession, now: Now,
+def register_submit(request: Request, session: DbSession, now: Now,
                           form: PageForm) -> Response:
     """Check the details again and the proof, and send the activation PIN."""
     registration = _open_registration(request, session, now)
@@ -171,7 +170,7 @@ async def register_submit(request: Request, session: DbSession, now: Now,
     password, errors = _password(form, locale)
     details, values, field_problems = _details(form, locale, password=password)
     errors = {**field_problems, **errors}
-    proof = await _read_proof(form)
+    proof = _read_proof(form)
     if not proof and "proof" not in errors:
         errors["proof"] = tr(locale, _("Attach the proof of address."))
     if details is None or errors:
@@ -180,7 +179,6 @@ async def register_submit(request: Request, session: DbSession, now: Now,
     try:
         service.submit_registration(session, registration.id, details, proof, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _details_page(request, registration, now, status=error.status, values=values,
                              errors=error_of(error, locale, FORM_FIELDS))
     return redirect("/register/activate")
@@ -211,9 +209,9 @@ def register_activate_submit(request: Request, session: DbSession, now: Now,
             raise InvalidInput(_("The PIN has 6 digits."), field="pin")
         person, token, _expires = service.activate(session, registration.id, pin, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return render(request, "identity/register_activate.html", status=error.status,
-                      registration=registration, errors=error_of(error, locale, ("pin",)))
+                      keep_writes=error.keep, registration=registration,
+                      errors=error_of(error, locale, ("pin",)))
     remember_sign_in(request, token=token, role="resident", kind="resident", name=person.initials)
     flash(request, _("Your account is active. Welcome."))
     return redirect("/")
@@ -228,9 +226,8 @@ def register_resend(request: Request, session: DbSession, now: Now) -> Response:
     try:
         service.resend_pin(session, registration.id, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return render(request, "identity/register_activate.html", status=error.status,
-                      registration=registration,
+                      keep_writes=error.keep, registration=registration,
                       errors=error_of(error, page_locale(request), ("pin",)))
     flash(request, _("A new PIN has been sent."))
     return redirect("/register/activate")
@@ -257,7 +254,6 @@ def sign_in(request: Request, session: DbSession, now: Now, form: PageForm) -> R
             session, values["document_kind"], values["document_number"],
             password if isinstance(password, str) else "", now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return render(request, "identity/sign_in.html", status=error.status,
                       next=safe_next(values["next"]), kinds=_kinds(locale, SIGN_IN_KINDS),
                       values=values, errors={"form": error.render(locale)})
@@ -300,7 +296,7 @@ def help_desk(request: Request, _caller: HelpDesk) -> Response:
 
 
 @router.post("/officer/help-desk")
-async def help_desk_register(request: Request, session: DbSession, now: Now, caller: HelpDesk,
+def help_desk_register(request: Request, session: DbSession, now: Now, caller: HelpDesk,
                              form: PageForm) -> Response:
     """Register a person at a help station and activate the account on the spot."""
     locale = page_locale(request)
@@ -310,7 +306,7 @@ async def help_desk_register(request: Request, session: DbSession, now: Now, cal
     if not form.get("documents_checked"):
         errors["documents_checked"] = tr(
             locale, _("Confirm that you have seen the original documents."))
-    proof = await _read_proof(form)
+    proof = _read_proof(form)
     if not proof and "proof" not in errors:
         errors["proof"] = tr(locale, _("Attach the proof of address."))
     if details is None or errors:
@@ -321,7 +317,6 @@ async def help_desk_register(request: Request, session: DbSession, now: Now, cal
         person = service.activate_by_officer(session, registration.id, officer=caller.id,
                                              now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _help_desk_page(request, status=error.status, values=values,
                                errors=error_of(error, locale, FORM_FIELDS))
     return render(request, "identity/help_desk_done.html",
@@ -345,7 +340,6 @@ def staff_sign_in(request: Request, session: DbSession, now: Now, form: PageForm
         member, token, _expires = service.sign_in_staff(
             session, values["username"], password if isinstance(password, str) else "", now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return render(request, "staff_sign_in.html", status=error.status,
                       next=safe_next(values["next"], ""), values=values,
                       errors={"form": error.render(page_locale(request))})

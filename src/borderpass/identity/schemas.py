@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from borderpass.identity.documents import DocumentKind
+from borderpass.kit.types import Day, Instant
 
 __all__ = [
     "ActivationRequest",
@@ -36,7 +36,7 @@ class RegistrationDetails(BaseModel):
     )
     document_kind: DocumentKind
     document_number: str = Field(min_length=1, max_length=64)
-    document_issued_on: date
+    document_issued_on: Day
     hrp_number: str | None = Field(default=None, max_length=64)
     will_cross: bool = False
     phone: str = Field(min_length=4, max_length=32)
@@ -61,8 +61,8 @@ class RegistrationDetails(BaseModel):
 class RegistrationView(BaseModel):
     id: uuid.UUID
     state: str
-    started_at: datetime
-    expires_at: datetime
+    started_at: Instant
+    expires_at: Instant
 
 
 class ActivationRequest(BaseModel):
@@ -73,7 +73,7 @@ class ActivationRequest(BaseModel):
 
 class TokenView(BaseModel):
     token: str
-    expires_at: datetime | None
+    expires_at: Instant | None
 
 
 class ActivationResult(BaseModel):
@@ -100,12 +100,12 @@ class PersonView(BaseModel):
     document_kind: str
     document_number: str
     document_masked: str
-    document_issued_on: date
+    document_issued_on: Day
     hrp_number: str | None
     phone: str
     address: str
     locale: str
-    activated_at: datetime | None
+    activated_at: Instant | None
 
 
 class Principal(BaseModel):

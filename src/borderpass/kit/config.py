@@ -54,8 +54,18 @@ class Settings(BaseSettings):
     pin_attempts: int = 5
     proof_max_bytes: int = 5 * 1024 * 1024
     ingest_max_rows: int = 2_000_000
+    # The largest batch a laboratory or the registry may send in one request.
+    ingest_max_bytes: int = Field(default=320 * 1024 * 1024, ge=1024)
     outbox_sender: str = "borderpass.kit.outbox:LogSender"
     exposure_list_max_age_seconds: int = 60
+
+    # Concurrency of one web process: blocking endpoints run on this many threads, and
+    # the database pool holds as many connections (a request holds at most one), so a
+    # thread never waits for a connection. Past ``db_pool_timeout`` seconds of waiting a
+    # request is answered 503 with Retry-After, never left hanging.
+    threads: int = Field(default=20, ge=1, le=1000)
+    db_pool_size: int | None = Field(default=None, ge=1, le=1000)
+    db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
 
     key_dir: Path | None = None
     code_prefix: str = "BPHC1:"

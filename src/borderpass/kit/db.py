@@ -6,6 +6,7 @@ back when it raises. Services may ``flush()``; they never ``commit()``.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from borderpass.kit.config import get_settings
 __all__ = [
     "among",
     "Base",
+    "DatabaseBusy",
     "UTCDateTime",
     "engine_for",
     "get_engine",
@@ -83,21 +85,70 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+_BUSY_MS = 30_000
 
 
-def engine_for(url: str, *, read_only: bool = False) -> Engine:
+def _sqlite_pragmas(read_only: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+    return on_connect
+
+
+# SQLite has one writer at a time. Within a process, writers queue on this lock (one per
+# database file) rather than polling SQLite's busy handler; between processes the busy
+# timeout does the same. Readers never take it: in WAL mode they read beside the writer.
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+class DatabaseBusy(Exception):
+    """The database's single writer stayed busy for longer than the wait allowed."""
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(path, threading.Lock())
+
+
+def _serialise_writers(engine: Engine, path: str) -> None:
+    lock = _writer_lock(path)
+
+    def begin(connection: Any) -> None:
+        if not lock.acquire(timeout=_BUSY_MS / 1000):
+            raise DatabaseBusy("the database stayed busy; try again")
+        connection.info["writer_lock"] = lock
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            connection.info.pop("writer_lock").release()
+            raise
+
+    def end(connection: Any) -> None:
+        held = connection.info.pop("writer_lock", None)
+        if held is not None:
+            held.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+
+
+def engine_for(url: str, *, read_only: bool = False, pool_size: int | None = None,
+               pool_timeout: float | None = None) -> Engine:
     """Create an engine for ``url`` with the settings each database needs.
 
-    ``read_only``: for readers beside a writer; on SQLite their transactions then begin
-    deferred, so they read (WAL) without waiting for the writer's lock.
+    ``read_only``: for read-only units of work. They never take the write lock; on
+    SQLite their transactions begin deferred and read (WAL) beside the writer, and any
+    write through them fails. On SQLite a writer's transaction begins immediate and
+    writers of one process queue in turn.
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -105,31 +156,42 @@ def engine_for(url: str, *, read_only: bool = False) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               pool_size=pool_size or 5, max_overflow=pool_size or 10,
+                               pool_timeout=pool_timeout or 30)
+        event.listen(engine, "connect", _sqlite_pragmas(read_only))
         # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy's recipe is to
         # switch it off and emit BEGIN ourselves.
-        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        if read_only:
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        else:
+            _serialise_writers(engine, path)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    options: dict[str, Any] = {"postgresql_readonly": True} if read_only else {}
+    return create_engine(url, pool_size=pool_size or 10, max_overflow=10,
+                         pool_timeout=pool_timeout or 30, pool_pre_ping=True,
+                         execution_options=options)
 
 
-@lru_cache(maxsize=4)
-def _cached_engine(url: str) -> Engine:
-    return engine_for(url)
+@lru_cache(maxsize=8)
+def _cached_engine(url: str, read_only: bool) -> Engine:
+    settings = get_settings()
+    return engine_for(url, read_only=read_only,
+                      pool_size=settings.db_pool_size or settings.threads,
+                      pool_timeout=settings.db_pool_timeout)
 
 
-def get_engine() -> Engine:
-    """Return the engine for the configured database."""
-    return _cached_engine(get_settings().database_url)
+def get_engine(*, read_only: bool = False) -> Engine:
+    """Return the engine for the configured database (its read-only twin if asked)."""
+    return _cached_engine(get_settings().database_url, read_only)
 
 
-def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+def session_factory(engine: Engine | None = None, *,
+                    read_only: bool = False) -> sessionmaker[Session]:
     """Return a session factory bound to ``engine`` (the configured one by default)."""
-    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+    return sessionmaker(bind=engine or get_engine(read_only=read_only), expire_on_commit=False)
 
 
 @contextmanager

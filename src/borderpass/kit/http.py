@@ -1,9 +1,14 @@
 """What every endpoint depends on: the unit of work, the clock, the caller's token and
-language. Endpoints name them with the ``Annotated`` aliases below."""
+language. Endpoints name them with the ``Annotated`` aliases below.
+
+The unit of work ends when the endpoint returns, before the response is sent (FastAPI's
+``scope="function"`` dependencies): an acknowledgement means the commit happened.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -16,35 +21,115 @@ from borderpass.kit.errors import Unauthorised
 from borderpass.kit.i18n import normalise_locale
 
 __all__ = [
-    "DbSession", "Now", "bearer_token", "get_now", "get_session", "request_locale",
+    "Body", "DbSession", "Now", "Writer", "bearer_token", "get_now", "get_session", "read_unit",
+    "refuse", "request_body", "request_locale", "write_unit",
 ]
 
 
-def get_factory(request: Request) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] | None = getattr(request.app.state, "session_factory", None)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_factory(request: Request, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Return the session factory of the app: read-only or for writing.
+
+    Tests set ``app.state.session_factory`` (one factory for both, on the test's
+    transaction).
+    """
+    state = request.app.state
+    factory: sessionmaker[Session] | None = getattr(state, "session_factory", None)
+    if factory is not None:
+        return factory
+    name = "read_factory" if read_only else "write_factory"
+    factory = getattr(state, name, None)
     if factory is None:
-        factory = session_factory()
-        request.app.state.session_factory = factory
+        factory = session_factory(read_only=read_only)
+        setattr(state, name, factory)
     return factory
 
 
+def refuse(request: Request) -> None:
+    """Mark the request refused: its unit of work rolls back though the page answers."""
+    request.state.refused = True
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """Open one unit of work for the request: commit on success, roll back on error."""
+    """Open the request's unit of work; it ends before the response is sent.
+
+    A read (GET, HEAD) is a read-only unit: it never takes the write lock, and the
+    database refuses a write through it. Otherwise the unit commits when the endpoint
+    returns, so that an answer means the data is on disk. It rolls back when the
+    endpoint raises (unless the error keeps what was flushed, like a spent PIN attempt)
+    or when a page answers with a refusal.
+    """
+    read_only = request.method in READ_METHODS
+    session = get_factory(request, read_only=read_only)()
+    try:
+        yield session
+    except BaseException as error:
+        if getattr(error, "keep", False) and not read_only:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    else:
+        # A read-only transaction has nothing to commit: its commit only ends it, and
+        # leaves alone what a nested ``write_unit`` committed.
+        if getattr(request.state, "refused", False):
+            session.rollback()
+        else:
+            session.commit()
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_unit(request: Request) -> Iterator[Session]:
+    """Open a read-only unit of work beside the request's (for a cache refreshed now and
+    then). Call it from a worker thread, never on the event loop."""
+    with unit_of_work(get_factory(request, read_only=True)) as session:
+        yield session
+
+
+@contextmanager
+def write_unit(request: Request) -> Iterator[Session]:
+    """Open a unit of work that may write, inside a read (a code issued on first view).
+
+    It commits when the block ends, before the response is sent.
+    """
     with unit_of_work(get_factory(request)) as session:
         yield session
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """Return the current instant; tests may pin the app's clock."""
     clock = getattr(request.app.state, "clock", None)
     return clock() if clock is not None else utcnow()
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work ends when the endpoint returns, before the answer.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def get_writer(request: Request) -> Callable[[], AbstractContextManager[Session]]:
+    """Return what opens a writing unit of work inside a read (see ``write_unit``)."""
+    return lambda: write_unit(request)
+
+
+# For a read that may have to write once (today's code on its first view).
+Writer = Annotated[Callable[[], AbstractContextManager[Session]], Depends(get_writer)]
 Now = Annotated[datetime, Depends(get_now)]
 
 
-def bearer_token(
+async def request_body(request: Request) -> bytes:
+    """Return the raw request body, read on the event loop (its size is bounded by the
+    app's body limits) so that the endpoint itself can run on a worker thread."""
+    return await request.body()
+
+
+Body = Annotated[bytes, Depends(request_body)]
+
+
+async def bearer_token(
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> str:

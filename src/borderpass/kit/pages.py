@@ -24,11 +24,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from borderpass.kit.clock import HONG_KONG
 from borderpass.kit.errors import BorderpassError, Forbidden
+from borderpass.kit.http import refuse
 from borderpass.kit.i18n import DEFAULT_LOCALE, LOCALES, _, normalise_locale, translations
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "WEB",
     "CsrfFailed",
     "PageForm",
-    "abandon",
     "csrf_protect",
     "csrf_token",
     "error_of",
@@ -188,8 +187,15 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render a page in the caller's language with the shared frame's context."""
+def render(request: Request, template: str, status: int = 200, *, keep_writes: bool = False,
+           **context: Any) -> HTMLResponse:
+    """Render a page in the caller's language with the shared frame's context.
+
+    A page answering with an error status refuses the request: its unit of work rolls
+    back, unless ``keep_writes`` (a spent PIN attempt must count).
+    """
+    if status >= 400 and not keep_writes:
+        refuse(request)
     # An error page for a crash is rendered outside the session middleware.
     request.scope.setdefault("session", {})
     locale = page_locale(request)
@@ -265,15 +271,6 @@ def error_of(error: BorderpassError, locale: str,
     the form does not show goes at the top of the form."""
     field = error.field if error.field in set(fields) else "form"
     return {field: error.render(locale)}
-
-
-def abandon(session: Session, error: BorderpassError) -> None:
-    """Undo what the unit of work flushed before an error a form is about to show.
-
-    An error marked ``keep`` (a spent PIN attempt) keeps its writes.
-    """
-    if not error.keep:
-        session.rollback()
 
 
 def text_fields(form: FormData, names: Iterable[str]) -> dict[str, str]:

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from borderpass.kit.config import get_settings
-from borderpass.kit.signing import blind_index, seal, unseal
+from borderpass.kit.signing import blind_index, open_sealed, seal
 
 __all__ = ["address_index", "document_index", "open_text", "seal_text"]
 
 
 def seal_text(field: str, value: str) -> bytes:
     """Seal a personal value; the field name is bound to it as associated data."""
-    return seal(get_settings().secret_bytes("pii_key"), value.encode(), context=field.encode())
+    return seal(value.encode(), context=field)
 
 
 def open_text(field: str, sealed: bytes) -> str:
     """Open what ``seal_text`` sealed for ``field``."""
-    return unseal(get_settings().secret_bytes("pii_key"), sealed, context=field.encode()).decode()
+    return open_sealed(sealed, context=field).decode()
 
 
 def document_index(kind: str, normalised: str) -> str:
     """Return the blind index of a normalised document number of ``kind``."""
-    return blind_index(get_settings().secret_bytes("blind_index_key"), kind, normalised)
+    return blind_index(kind, normalised)
 
 
 def normalise_address(address: str) -> str:
@@ -31,6 +30,4 @@ def normalise_address(address: str) -> str:
 
 def address_index(address: str) -> str:
     """Return the blind index of an address, so orders can find residents without plain text."""
-    return blind_index(
-        get_settings().secret_bytes("blind_index_key"), "address", normalise_address(address)
-    )
+    return blind_index("address", normalise_address(address))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -12,6 +11,7 @@ from borderpass.identity.caller import Caller, require
 from borderpass.identity.schemas import Principal, TokenView
 from borderpass.kit.clock import hk_date
 from borderpass.kit.http import DbSession, Now
+from borderpass.kit.types import Day
 from borderpass.permits import service
 from borderpass.permits.letter import render_letter
 from borderpass.permits.schemas import (
@@ -95,7 +95,7 @@ def letter(
 
 
 @router.get("/offices/{code}/slots")
-def slots(code: str, session: DbSession, now: Now, day: date | None = None) -> list[SlotView]:
+def slots(code: str, session: DbSession, now: Now, day: Day | None = None) -> list[SlotView]:
     """List an office's slots on a day (today by default) with their free places."""
     return service.list_slots(session, code, day or hk_date(now))
 
@@ -120,7 +120,7 @@ def publish_slots(
 
 @router.get("/offices/{code}/appointments")
 def appointments(
-    code: str, session: DbSession, now: Now, _caller: Reviewer, day: date | None = None
+    code: str, session: DbSession, now: Now, _caller: Reviewer, day: Day | None = None
 ) -> list[dict[str, Any]]:
     """List an office's appointments on a day (today by default)."""
     return service.appointments_on(session, code, day or hk_date(now))
@@ -153,7 +153,7 @@ def steps(application_id: uuid.UUID, session: DbSession, _caller: Reviewer) -> l
 
 @router.get("/decisions")
 def decisions(
-    session: DbSession, now: Now, _caller: Reviewer, day: date | None = None,
+    session: DbSession, now: Now, _caller: Reviewer, day: Day | None = None,
     office: str | None = None,
 ) -> list[dict[str, Any]]:
     """List the decisions taken on a day (today by default)."""

@@ -1,4 +1,5 @@
-"""The decision letter as a PDF, in Traditional Chinese, Simplified Chinese or English.
+"""The decision letter: its content, gathered from a decided application, and that content
+as a PDF in Traditional Chinese, Simplified Chinese or English.
 
 Chinese text uses the standard Adobe CID fonts (MSung-Light for Traditional, STSong-Light
 for Simplified), which every PDF reader resolves with its Asian font support, so no font
@@ -8,6 +9,9 @@ mode: the same decision gives the same bytes.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import date
 from io import BytesIO
 from textwrap import wrap
 
@@ -15,10 +19,83 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy.orm import Session
 
-from borderpass.permits.service import LetterData
+from borderpass.identity.schemas import Principal
+from borderpass.kit.clock import hk_date
+from borderpass.kit.vault import open_text
+from borderpass.permits import policy as policies
+from borderpass.permits import repository
+from borderpass.permits.applications import (
+    WrongState,
+    _endorsement_view,
+    authorise,
+    get_application,
+)
+from borderpass.permits.schemas import EndorsementView
 
-__all__ = ["render_letter"]
+__all__ = ["LetterData", "letter_data", "render_letter"]
+
+
+@dataclass(frozen=True)
+class LetterData:
+    """Everything the decision letter shows, already in the letter's language."""
+
+    locale: str
+    reference: str
+    name: str
+    applicant_masked: str
+    permit_masked: str
+    kind: str
+    reason: str | None
+    destination: str
+    outcome: str
+    decided_on: date
+    office: str
+    office_address: str
+    reasons: tuple[str, ...]
+    note: str | None
+    endorsement: EndorsementView | None
+    trip_conditions: tuple[str, ...]
+    return_conditions: tuple[str, ...]
+
+
+def letter_data(
+    session: Session, application_id: uuid.UUID, *, caller: Principal, locale: str | None = None
+) -> LetterData:
+    """Gather the decision letter's content; only a decided application has one."""
+    authorise(caller, application_id)
+    application = get_application(session, application_id)
+    if application.status not in ("approved", "refused") or application.decided_at is None:
+        raise WrongState(state=application.status)
+    policy = policies.current()
+    language = locale or application.locale
+    decided_on = hk_date(application.decided_at)
+    conditions = policy.conditions_on(decided_on) if application.status == "approved" else None
+    office = repository.get_office(session, application.office_id) if application.office_id \
+        else None
+    endorsement = repository.endorsement_of(session, application.id)
+    return LetterData(
+        locale=language,
+        reference=application.reference,
+        name=open_text("permit.name", application.name_sealed),
+        applicant_masked=application.applicant_masked,
+        permit_masked=application.permit_masked,
+        kind=policy.types[application.kind].name.get(language),
+        reason=policy.reasons[application.reason].name.get(language)
+        if application.reason in policy.reasons else None,
+        destination=application.destination,
+        outcome=application.status,
+        decided_on=decided_on,
+        office=office.name if office else "",
+        office_address=office.address if office else "",
+        reasons=tuple(application.decision_reasons or ()),
+        note=application.decision_note,
+        endorsement=_endorsement_view(endorsement) if endorsement else None,
+        trip_conditions=tuple(t.get(language) for t in conditions.trip) if conditions else (),
+        return_conditions=tuple(t.get(language) for t in conditions.return_)
+        if conditions else (),
+    )
 
 _FONTS = {"zh_Hant": "MSung-Light", "zh_Hans": "STSong-Light", "en": "Helvetica"}
 _registered: set[str] = set()

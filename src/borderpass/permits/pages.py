@@ -26,7 +26,6 @@ from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     PageForm,
-    abandon,
     csrf_protect,
     error_of,
     field_errors,
@@ -183,7 +182,6 @@ def apply(request: Request, session: DbSession, now: Now, form: PageForm) -> Res
     try:
         application, token, expires = service.create_application(session, details, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _apply_page(request, now, error.status, values=values,
                            errors=error_of(error, locale, APPLY_FIELDS))
     request.session[PERMIT_TOKEN] = token
@@ -212,7 +210,6 @@ def open_application(request: Request, session: DbSession, now: Now,
             raise InvalidInput(_("This is not the access token of an application."),
                                field="token")
     except BorderpassError as error:
-        abandon(session, error)
         return render(request, "permits/open.html", status=error.status,
                       errors={"token": error.render(locale)})
     request.session[PERMIT_TOKEN] = token
@@ -268,7 +265,6 @@ def book(request: Request, session: DbSession, now: Now, caller: MaybeApplicant,
             service.book(session, caller.id, slot_id, caller=caller, now=now)
             flash(request, _("Your appointment is booked."))
     except BorderpassError as error:
-        abandon(session, error)
         return _application_page(request, session, now, caller, status=error.status,
                                  errors={"form": error.render(page_locale(request))})
     return redirect("/permits/application")
@@ -283,7 +279,6 @@ def cancel(request: Request, session: DbSession, now: Now, caller: MaybeApplican
     try:
         service.cancel(session, caller.id, caller=caller, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _application_page(request, session, now, caller, status=error.status,
                                  errors={"form": error.render(page_locale(request))})
     flash(request, _("Your appointment has been cancelled."))
@@ -370,7 +365,6 @@ def mark(request: Request, application_id: uuid.UUID, item: str, session: DbSess
     try:
         service.mark_evidence(session, application_id, item, data, officer=caller, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _review_page(request, session, now, caller, application_id, status=error.status,
                             evidence_errors={item: error_of(error, locale, ("state", "reason"))})
     flash(request, _("Saved."))
@@ -406,7 +400,6 @@ def decide(request: Request, application_id: uuid.UUID, session: DbSession, now:
     try:
         service.decide(session, application_id, decision, officer=caller, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         found = error_of(error, locale, DECISION_FIELDS)
         return _review_page(request, session, now, caller, application_id, status=error.status,
                             decision_errors=found, outcome=outcome, values=values,
@@ -472,7 +465,6 @@ def publish(request: Request, session: DbSession, now: Now, caller: Supervisor,
         published = service.publish_slots(session, values["office"], data, officer=caller,
                                           now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _slots_page(request, session, now, office=values["office"], day=data.day,
                            status=error.status, values=values,
                            errors=error_of(error, locale, SLOT_FIELDS))

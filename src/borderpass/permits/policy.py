@@ -11,12 +11,14 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from borderpass.kit.clock import hk_date
 
 __all__ = [
     "ENDORSEMENT_TYPES",
@@ -28,6 +30,7 @@ __all__ = [
     "Text",
     "current",
     "load_policy",
+    "policy_view",
     "use_policy",
 ]
 
@@ -236,3 +239,36 @@ def use_policy(policy: Policy) -> Iterator[Policy]:
         yield policy
     finally:
         _override.remove(policy)
+
+
+def policy_view(*, locale: str, now: datetime) -> dict[str, Any]:
+    """Describe the policy in force today: open types, reasons, checklists, relationships."""
+    policy = current()
+    today = hk_date(now)
+
+    def names(items: tuple[str, ...]) -> list[dict[str, str]]:
+        return [{"item": item, "name": policy.evidence[item].get(locale)} for item in items]
+
+    conditions = policy.conditions_on(today)
+    return {
+        "day": today.isoformat(),
+        "types": [
+            {"kind": name, "name": kind.name.get(locale), "open": kind.is_open(today),
+             "checklist": names(kind.checklist)}
+            for name, kind in policy.types.items()
+        ],
+        "reasons": [
+            {"reason": name, "name": reason.name.get(locale),
+             "relationship_needed": reason.relationship,
+             "checklist": names(policy.checklist("emergency", name))}
+            for name, reason in policy.reasons.items()
+        ],
+        "relationships": {
+            "direct": {key: text.get(locale) for key, text in policy.relationships.direct.items()},
+            "other": {key: text.get(locale) for key, text in policy.relationships.other.items()},
+        },
+        "conditions": None if conditions is None else {
+            "trip": [text.get(locale) for text in conditions.trip],
+            "return": [text.get(locale) for text in conditions.return_],
+        },
+    }

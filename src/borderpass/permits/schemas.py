@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from borderpass.identity.schemas import TokenView
+from borderpass.kit.types import Day, Instant
 
 __all__ = [
     "ApplicationCreated",
@@ -67,15 +67,15 @@ class CheckView(BaseModel):
     state: CheckState
     reason: str | None
     marked_by: uuid.UUID | None
-    marked_at: datetime | None
+    marked_at: Instant | None
 
 
 class AppointmentView(BaseModel):
     id: uuid.UUID
     slot_id: uuid.UUID
     office: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     status: str
 
 
@@ -84,16 +84,16 @@ class EndorsementView(BaseModel):
     kind: str
     destination: str
     entries: int
-    valid_from: date
-    valid_until: date
+    valid_from: Day
+    valid_until: Day
     stay_days: int
-    issued_at: datetime
+    issued_at: Instant
     issued_by: uuid.UUID
 
 
 class DecisionView(BaseModel):
     outcome: Literal["approved", "refused"]
-    at: datetime
+    at: Instant
     by: uuid.UUID
     role: str
     reasons: list[str]
@@ -112,7 +112,7 @@ class ApplicationView(BaseModel):
     status: str
     applicant_masked: str
     permit_masked: str
-    created_at: datetime
+    created_at: Instant
     checklist: list[CheckView]
     appointment: AppointmentView | None
     decision: DecisionView | None
@@ -145,7 +145,7 @@ class SlotsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: date
+    day: Day
     opens: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, Hong Kong time")
     closes: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, Hong Kong time")
     minutes: int = Field(ge=5, le=480)
@@ -155,8 +155,8 @@ class SlotsIn(BaseModel):
 class SlotView(BaseModel):
     id: uuid.UUID
     office: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     capacity: int
     booked: int
     free: int
@@ -187,14 +187,14 @@ class DecisionIn(BaseModel):
                              description="A written reason: required when a supervisor "
                              "decides, and when an officer escalates")
     entries: int | None = Field(default=None, ge=1, le=99)
-    valid_from: date | None = None
+    valid_from: Day | None = None
     validity_days: int | None = Field(default=None, ge=1, le=3650)
     stay_days: int | None = Field(default=None, ge=1, le=365)
 
 
 class StepView(BaseModel):
     seq: int
-    at: datetime
+    at: Instant
     actor_kind: str
     actor_id: uuid.UUID
     actor_role: str

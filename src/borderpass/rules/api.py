@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
-from borderpass.kit.http import DbSession, Now
+from borderpass.kit.http import Body, DbSession, Now
 from borderpass.rules import service
 from borderpass.rules.schemas import RuleSetView
 
@@ -22,12 +22,10 @@ HealthOfficer = Annotated[Principal, require("health_officer")]
 
 @router.post("", status_code=201, openapi_extra={"requestBody": {
     "required": True, "content": {"application/json": {"schema": {"type": "object"}}}}})
-async def load_rule_set(
-    request: Request, session: DbSession, now: Now, caller: HealthOfficer,
-    activate: bool = False,
+def load_rule_set(
+    content: Body, session: DbSession, now: Now, caller: HealthOfficer, activate: bool = False,
 ) -> RuleSetView:
     """Validate and keep a new rule-set version; activate it if asked."""
-    content = await request.body()
     row = service.load(session, content, officer=caller.id, now=now, activate_now=activate)
     return service.view(row)
 

@@ -17,7 +17,6 @@ from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     PageForm,
-    abandon,
     csrf_protect,
     flash,
     page_locale,
@@ -52,7 +51,7 @@ def rule_sets(request: Request, session: DbSession, _caller: HealthOfficer) -> R
 
 
 @router.post("/officer/rule-sets")
-async def rule_set_load(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
+def rule_set_load(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
                         form: PageForm) -> Response:
     """Load a rule set from a JSON file."""
     upload = form.get("rule_set")
@@ -61,10 +60,9 @@ async def rule_set_load(request: Request, session: DbSession, now: Now, caller: 
         return _rules_page(request, session, 422,
                            {"rule_set": tr(locale, _("Choose a rule set file (JSON)."))})
     try:
-        loaded = rules.load(session, await upload.read(2 * 1024 * 1024),
+        loaded = rules.load(session, upload.file.read(2 * 1024 * 1024),
                                      officer=caller.id, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _rules_page(request, session, error.status, {"form": error.render(locale)})
     flash(request, _("Rule set {name} {version} loaded."), name=loaded.identifier,
           version=loaded.version)
@@ -78,7 +76,6 @@ def rule_set_activate(request: Request, rule_set_id: uuid.UUID, session: DbSessi
     try:
         active = rules.activate(session, rule_set_id, officer=caller.id, now=now)
     except BorderpassError as error:
-        abandon(session, error)
         return _rules_page(request, session, error.status,
                            {"form": error.render(page_locale(request))})
     flash(request, _("Rule set {name} {version} is now in force."), name=active.identifier,

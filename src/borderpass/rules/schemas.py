@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from borderpass.kit.types import Instant
 
 __all__ = [
     "Colour",
@@ -45,8 +46,8 @@ class RuleDocument(BaseModel):
     engine_version: str = Field(alias="EngineVersion", pattern=_VERSION)
     colour: Literal["red", "amber"] = Field(alias="Colour")
     description: list[Description] = Field(alias="Description", min_length=3, max_length=3)
-    valid_from: datetime = Field(alias="ValidFrom")
-    valid_to: datetime = Field(alias="ValidTo")
+    valid_from: Instant = Field(alias="ValidFrom")
+    valid_to: Instant = Field(alias="ValidTo")
     affected_fields: list[str] = Field(alias="AffectedFields", min_length=1, max_length=20)
     logic: Any = Field(alias="Logic")
 
@@ -59,8 +60,8 @@ class RuleSetDocument(BaseModel):
     identifier: str = Field(alias="Identifier", pattern=_IDENTIFIER)
     jurisdiction: str = Field(alias="Jurisdiction", min_length=2, max_length=8)
     version: str = Field(alias="Version", pattern=_VERSION)
-    valid_from: datetime = Field(alias="ValidFrom")
-    valid_to: datetime = Field(alias="ValidTo")
+    valid_from: Instant = Field(alias="ValidFrom")
+    valid_to: Instant = Field(alias="ValidTo")
     description: list[Description] = Field(alias="Description", min_length=3, max_length=3)
     rules: list[RuleDocument] = Field(alias="Rules", min_length=1, max_length=200)
 
@@ -70,11 +71,11 @@ class RuleSetView(BaseModel):
     identifier: str
     version: str
     jurisdiction: str
-    valid_from: datetime
-    valid_to: datetime
-    loaded_at: datetime
+    valid_from: Instant
+    valid_to: Instant
+    loaded_at: Instant
     active: bool
-    activated_at: datetime | None
+    activated_at: Instant | None
     rules: int
 
 
@@ -91,6 +92,6 @@ class StatusView(BaseModel):
 
     colour: Colour
     reasons: list[ReasonView]
-    changes_at: datetime | None
-    evaluated_at: datetime
+    changes_at: Instant | None
+    evaluated_at: Instant
     rule_set: str

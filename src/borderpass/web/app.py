@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -22,6 +25,7 @@ from borderpass.healthcode import pages as healthcode_pages
 from borderpass.identity import api as identity_api
 from borderpass.identity import pages as identity_pages
 from borderpass.kit.config import get_settings
+from borderpass.kit.db import DatabaseBusy
 from borderpass.kit.errors import BorderpassError, Unauthorised
 from borderpass.kit.http import request_locale
 from borderpass.kit.i18n import _
@@ -32,6 +36,7 @@ from borderpass.permits import pages as permits_pages
 from borderpass.rules import api as rules_api
 from borderpass.rules import pages as rules_pages
 from borderpass.web import pages
+from borderpass.web.limits import BodyLimit, RequestLog
 from borderpass.web.security import SecurityHeaders
 from borderpass.wiring import wire
 
@@ -124,12 +129,43 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     )
 
 
+_RETRY_AFTER_SECONDS = 2
+
+
+async def _busy(request: Request, error: Exception) -> Response:
+    """Answer 503 with Retry-After when every connection or the single writer stays busy."""
+    if isinstance(error, OperationalError) and not _is_busy(error):
+        return await _unexpected(request, error)
+    log.warning("request.busy", path=request.url.path, error=type(error).__name__)
+    headers = {"Retry-After": str(_RETRY_AFTER_SECONDS)}
+    text = _("The service is busy. Try again in a few seconds.")
+    if _is_page(request):
+        response = _error_page(request, 503, tr(page_locale(request), text))
+        response.headers.update(headers)
+        return response
+    return JSONResponse({"error": {"code": "busy", "message": text}}, status_code=503,
+                        headers=headers)
+
+
+def _is_busy(error: OperationalError) -> bool:
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database is busy" in text or "timeout" in text
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Blocking endpoints share this many threads; the pool has a connection for each.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
+    yield
+
+
 def create_app() -> FastAPI:
     """Build the application with every domain's routes."""
     wire()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file, json=settings.log_json)
     app = FastAPI(
+        lifespan=_lifespan,
         title="borderpass",
         version=borderpass.__version__,
         description="An open, privacy-preserving platform for crossing a border during an "
@@ -138,6 +174,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(BorderpassError, _borderpass_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyTimeout, _busy)
+    app.add_exception_handler(DatabaseBusy, _busy)
+    app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(identity_api.router)
     app.include_router(evidence_api.router)
@@ -150,17 +189,6 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
-    @app.middleware("http")
-    async def log_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        log.info("request", method=request.method, path=request.url.path,
-                 status=response.status_code,
-                 ms=round((time.perf_counter() - started) * 1000, 1))
-        return response
-
     # Outermost last: headers go on every response, error pages included.
     app.add_middleware(
         SessionMiddleware,
@@ -170,11 +198,14 @@ def create_app() -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(RequestLog)
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Tell that the service is up."""
+    async def healthz() -> dict[str, str]:
+        """Tell that the service is up (on the event loop: it never waits for a thread or
+        the database)."""
         return {"status": "ok"}
 
     return app

@@ -12,7 +12,7 @@ from borderpass.identity import service as identity
 from borderpass.identity.caller import MaybeCaller, require_page
 from borderpass.identity.pages import STAFF_HOME
 from borderpass.identity.schemas import Principal
-from borderpass.kit.http import DbSession, Now
+from borderpass.kit.http import DbSession, Now, Writer
 from borderpass.kit.i18n import LOCALES
 from borderpass.kit.pages import (
     LOCALE_COOKIE,
@@ -31,14 +31,16 @@ Staff = Annotated[Principal, require_page(*identity.STAFF_ROLES)]
 
 
 @router.get("/")
-def home(request: Request, session: DbSession, now: Now, caller: MaybeCaller) -> Response:
+def home(request: Request, session: DbSession, now: Now, caller: MaybeCaller,
+         writer: Writer) -> Response:
     """Show the resident's home page (or the visitor's, or send staff to theirs)."""
     if caller is None:
         return render(request, "home.html")
     if caller.kind != "resident":
         return redirect(STAFF_HOME.get(caller.role, "/officer"))
     person = identity.person_view(identity.get_person(session, caller.id))
-    code = views.todays_code(session, caller.id, locale=page_locale(request), now=now)
+    locale = page_locale(request)
+    code = views.todays_code(session, caller.id, locale=locale, now=now, writer=writer)
     return render(request, "resident/home.html", person=person, code=code)
 
 

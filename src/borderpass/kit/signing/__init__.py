@@ -1,112 +1,74 @@
-"""Crypto recipes. The only place that touches keys, ciphers, COSE and CBOR.
+"""Crypto recipes: the only place that touches keys, ciphers, COSE, CBOR and Base45.
 
-``seal``/``unseal`` encrypt personal data at rest (AES-256-GCM), ``blind_index`` finds
-it again by a keyed hash (HMAC-SHA-256) without storing the plain value, and
-``hash_secret``/``check_secret`` keep passwords and PINs (scrypt). ``sign1``/
-``open_sign1``/``check_sign1`` make and check ES256 COSE_Sign1 messages, ``es256_sign``/
-``es256_verify`` sign bytes, and ``KeyStore`` keeps rotatable signing keys by key id.
-``envelope`` signs with a device key (COSE_Sign1) and encrypts to a public key
-(COSE_Encrypt, ECDH-ES) through ``cwt``. ``presence`` holds the venue check-in
-recipes: Ed25519 detached signatures and exposure tokens.
+Each recipe is named for what it is for, reads its own key when the key comes from the
+settings, and raises one exception, :class:`SigningError`, whose ``reason`` says what
+failed.
+
+- Codes shown as QR text: ``sign_code`` (a health code) and ``encrypt_code`` (an
+  e-Channel token, signed then encrypted to the gates) make them; ``read_code`` and
+  ``decrypt_code`` unwrap them to a :class:`SignedCode` whose ``kid`` names the key, and
+  ``verify_code`` checks it with that key and returns the claims.
+- ES256 keys: :class:`SigningKey`, :class:`VerifyKey`, and :class:`KeyStore`, which keeps
+  rotatable signing keys on disk by key id.
+- Signed lists: ``sign_envelope``/``open_envelope`` (a JSON envelope pinned by key id).
+- Identity cards: ``sign_chip``/``read_chip`` (passive authentication of a chip).
+- Venue check-in: :class:`DetachedSigner` and ``verify_detached`` (Ed25519 over posters,
+  exposure lists and uploads), ``venue_signer`` (the platform's key), ``exposure_token``
+  and ``derived_secret``.
+- Personal data: ``seal``/``open_sealed`` (under the PII key), ``blind_index`` (under the
+  blind-index key), ``hash_secret``/``check_secret`` (passwords and PINs).
 """
 
-from borderpass.kit.signing.cose import (
-    ES256,
-    CoseError,
-    PrivateKey,
-    PublicKey,
-    Sign1,
-    cbor_decode,
-    cbor_encode,
-    check_sign1,
-    es256_sign,
-    es256_verify,
-    generate_private_key,
-    key_id,
-    load_private_key,
-    load_public_key,
-    open_sign1,
-    private_key_pem,
-    public_key_b64,
-    sign1,
+from borderpass.kit.signing._chip import read_chip, sign_chip
+from borderpass.kit.signing._codes import (
+    decrypt_code,
+    encrypt_code,
+    read_code,
+    sign_code,
+    verify_code,
 )
-from borderpass.kit.signing.envelope import (
-    EnvelopeError,
-    decrypt_from,
-    encrypt_to,
-    new_key_pair,
-    pem_key_id,
-    public_key_of,
-    sign_cose,
-    signer_kid,
-    verify_cose,
-)
-from borderpass.kit.signing.keystore import KeyRecord, KeyStore
-from borderpass.kit.signing.presence import (
-    TOKEN_BYTES,
-    SignatureInvalid,
+from borderpass.kit.signing._cose import SignedCode, SigningKey, VerifyKey
+from borderpass.kit.signing._error import SigningError
+from borderpass.kit.signing._keystore import KeyStore
+from borderpass.kit.signing._lists import open_envelope, sign_envelope
+from borderpass.kit.signing._presence import (
+    DetachedSigner,
     derived_secret,
-    ed25519_key_id,
-    ed25519_public,
-    ed25519_sign,
-    ed25519_verify,
     exposure_token,
-    new_seed,
-    new_venue_secret,
+    venue_signer,
+    verify_detached,
 )
-from borderpass.kit.signing.secretbox import (
-    SealError,
+from borderpass.kit.signing._secretbox import (
     blind_index,
     check_secret,
     hash_secret,
+    open_sealed,
     seal,
-    unseal,
 )
 
 __all__ = [
-    "blind_index",
-    "cbor_decode",
-    "cbor_encode",
-    "check_secret",
-    "check_sign1",
-    "CoseError",
-    "decrypt_from",
-    "derived_secret",
-    "ed25519_key_id",
-    "ed25519_public",
-    "ed25519_sign",
-    "ed25519_verify",
-    "encrypt_to",
-    "EnvelopeError",
-    "ES256",
-    "es256_sign",
-    "es256_verify",
-    "exposure_token",
-    "generate_private_key",
-    "hash_secret",
-    "key_id",
-    "KeyRecord",
+    "DetachedSigner",
     "KeyStore",
-    "load_private_key",
-    "load_public_key",
-    "new_key_pair",
-    "new_seed",
-    "new_venue_secret",
-    "open_sign1",
-    "pem_key_id",
-    "private_key_pem",
-    "PrivateKey",
-    "public_key_b64",
-    "public_key_of",
-    "PublicKey",
+    "SignedCode",
+    "SigningError",
+    "SigningKey",
+    "VerifyKey",
+    "blind_index",
+    "check_secret",
+    "decrypt_code",
+    "derived_secret",
+    "encrypt_code",
+    "exposure_token",
+    "hash_secret",
+    "open_envelope",
+    "open_sealed",
+    "read_chip",
+    "read_code",
     "seal",
-    "SealError",
-    "sign1",
-    "Sign1",
-    "sign_cose",
-    "SignatureInvalid",
-    "signer_kid",
-    "TOKEN_BYTES",
-    "unseal",
-    "verify_cose",
+    "sign_chip",
+    "sign_code",
+    "sign_envelope",
+    "venue_signer",
+    "verify_code",
+    "verify_detached",
 ]

@@ -15,12 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from borderpass.kit.signing.cose import (
-    PrivateKey,
-    generate_private_key,
-    load_private_key,
-    private_key_pem,
-)
+from borderpass.kit.signing._cose import SigningKey
 
 __all__ = ["KeyRecord", "KeyStore"]
 
@@ -62,7 +57,7 @@ class KeyStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._cache: dict[bytes, PrivateKey] = {}
+        self._cache: dict[bytes, SigningKey] = {}
 
     @property
     def _index(self) -> Path:
@@ -81,18 +76,18 @@ class KeyStore:
         temporary.write_text(json.dumps([r.as_json() for r in records], indent=2))
         temporary.replace(self._index)
 
-    def _write_key(self, key: PrivateKey) -> None:
+    def _write_key(self, key: SigningKey) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{key.kid.hex()}.pem"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(private_key_pem(key))
+            handle.write(key.to_pem())
 
-    def key(self, kid: bytes) -> PrivateKey:
+    def key(self, kid: bytes) -> SigningKey:
         """Return the private key of ``kid``."""
         cached = self._cache.get(kid)
         if cached is None:
-            cached = load_private_key((self.directory / f"{kid.hex()}.pem").read_bytes())
+            cached = SigningKey.from_pem((self.directory / f"{kid.hex()}.pem").read_bytes())
             self._cache[kid] = cached
         return cached
 
@@ -101,7 +96,7 @@ class KeyStore:
         live = [r for r in self.records() if r.purpose == purpose and r.retired_at is None]
         return live[-1] if live else None
 
-    def signing_key(self, purpose: str, *, now: datetime) -> tuple[PrivateKey, bool]:
+    def signing_key(self, purpose: str, *, now: datetime) -> tuple[SigningKey, bool]:
         """Return the current key of ``purpose``, generating the first one if there is none.
 
         Returns:
@@ -112,9 +107,9 @@ class KeyStore:
             return self.key(record.kid), False
         return self.rotate(purpose, now=now, grace=timedelta(0)), True
 
-    def rotate(self, purpose: str, *, now: datetime, grace: timedelta) -> PrivateKey:
+    def rotate(self, purpose: str, *, now: datetime, grace: timedelta) -> SigningKey:
         """Make a new key current for ``purpose``; the old one is published for ``grace`` more."""
-        key = generate_private_key()
+        key = SigningKey.generate()
         self._write_key(key)
         records = [
             KeyRecord(r.kid, r.purpose, r.created_at, now, now + grace)

@@ -1,4 +1,9 @@
-"""Encryption at rest, blind indexes and secret hashing."""
+"""Personal data at rest under the settings' keys, and password and PIN hashes.
+
+``seal`` encrypts with AES-256-GCM under the PII key, binding a context (a column's name)
+as associated data; ``blind_index`` is HMAC-SHA-256 under the blind-index key, so a value
+can be found again without being stored in clear.
+"""
 
 from __future__ import annotations
 
@@ -10,54 +15,55 @@ import secrets
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["SealError", "blind_index", "check_secret", "hash_secret", "seal", "unseal"]
+from borderpass.kit.config import get_settings
+from borderpass.kit.signing._error import SigningError
+
+__all__ = ["blind_index", "check_secret", "hash_secret", "open_sealed", "seal"]
 
 _VERSION = b"\x01"
 _NONCE = 12
 
 
-class SealError(Exception):
-    """A sealed value could not be opened: wrong key, or the bytes were altered."""
-
-
-def seal(key: bytes, plaintext: bytes, *, context: bytes = b"") -> bytes:
-    """Encrypt ``plaintext`` with AES-256-GCM under ``key``.
+def seal(plaintext: bytes, *, context: str) -> bytes:
+    """Encrypt personal data under the PII key.
 
     Args:
-        key: 32 bytes.
         plaintext: what to protect.
-        context: associated data bound to the ciphertext, e.g. the column's name, so
+        context: bound to the ciphertext as associated data, e.g. the column's name, so
             that a value cannot be moved to another column unnoticed.
 
     Returns:
         version byte, 12-byte nonce, then ciphertext and tag.
     """
     nonce = os.urandom(_NONCE)
-    return _VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, context)
+    key = get_settings().secret_bytes("pii_key")
+    return _VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, context.encode())
 
 
-def unseal(key: bytes, sealed: bytes, *, context: bytes = b"") -> bytes:
-    """Decrypt what ``seal`` produced.
+def open_sealed(sealed: bytes, *, context: str) -> bytes:
+    """Decrypt what ``seal`` sealed for ``context``.
 
     Raises:
-        SealError: the key is wrong, the context differs or the bytes were altered.
+        SigningError: ``not_sealed`` for bytes ``seal`` did not make, ``unsealable`` when
+            the key or the context differs or the bytes were altered.
     """
     if len(sealed) < 1 + _NONCE + 16 or sealed[:1] != _VERSION:
-        raise SealError("not a sealed value")
+        raise SigningError("not_sealed", "not a sealed value")
     nonce, body = sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :]
+    key = get_settings().secret_bytes("pii_key")
     try:
-        return AESGCM(key).decrypt(nonce, body, context)
+        return AESGCM(key).decrypt(nonce, body, context.encode())
     except InvalidTag as exc:
-        raise SealError("sealed value does not open under this key") from exc
+        raise SigningError("unsealable", "the sealed value does not open") from exc
 
 
-def blind_index(key: bytes, kind: str, value: str) -> str:
+def blind_index(kind: str, value: str) -> str:
     """Return the keyed hash under which ``value`` of ``kind`` can be looked up.
 
     The kind is part of the hash, so equal numbers of different kinds never collide.
     """
-    mac = hmac.new(key, kind.encode() + b"\x00" + value.encode(), hashlib.sha256)
-    return mac.hexdigest()
+    key = get_settings().secret_bytes("blind_index_key")
+    return hmac.new(key, kind.encode() + b"\x00" + value.encode(), hashlib.sha256).hexdigest()
 
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1

@@ -1,0 +1,83 @@
+"""People on file: found by document number or address through blind indexes, listed,
+and shown unsealed to themselves or an authorised officer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from borderpass.identity import repository
+from borderpass.identity.documents import normalise_field
+from borderpass.identity.models import Person
+from borderpass.identity.schemas import PersonView
+from borderpass.kit.errors import NotFound
+from borderpass.kit.i18n import _
+from borderpass.kit.vault import document_index, open_text
+
+__all__ = [
+    "active_people",
+    "address_indexes",
+    "find_person",
+    "get_person",
+    "people_at_addresses",
+    "person_view",
+]
+
+
+def find_person(session: Session, kind: str, number: str) -> Person | None:
+    """Find a person by a document number (validated first), through its blind index."""
+    normalised = normalise_field(kind, number)
+    return repository.find_person_by_index(session, kind, document_index(kind, normalised))
+
+
+def people_at_addresses(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:
+    """Return the active residents whose address has one of these blind indexes."""
+    return repository.active_people_at(session, sorted(set(address_indexes)))
+
+
+def address_indexes(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Return the address blind index of each of these people (in one query per call).
+
+    Raises:
+        NotFound: one of them is not a known person.
+    """
+    found = repository.address_indexes_of(session, sorted(set(person_ids)))
+    if len(found) != len(set(person_ids)):
+        raise NotFound(_("There is no such person."))
+    return found
+
+
+def active_people(session: Session, *, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+    """Return a page of active residents' ids in id order, starting after ``after``."""
+    return repository.active_people_after(session, after, limit)
+
+
+def get_person(session: Session, person_id: uuid.UUID) -> Person:
+    """Return a person by id."""
+    person = repository.get_person(session, person_id)
+    if person is None:
+        raise NotFound(_("There is no such person."))
+    return person
+
+
+def person_view(person: Person) -> PersonView:
+    """Unseal a person's record for display to that person or an authorised officer."""
+    return PersonView(
+        id=person.id,
+        status=person.status,
+        name_zh=open_text("person.name_zh", person.name_zh_sealed),
+        name_en=open_text("person.name_en", person.name_en_sealed),
+        initials=person.initials,
+        document_kind=person.doc_kind,
+        document_number=open_text("person.doc_number", person.doc_number_sealed),
+        document_masked=person.doc_masked,
+        document_issued_on=person.doc_issued_on,
+        hrp_number=open_text("person.hrp", person.hrp_sealed) if person.hrp_sealed else None,
+        phone=open_text("person.phone", person.phone_sealed),
+        address=open_text("person.address", person.address_sealed),
+        locale=person.locale,
+        activated_at=person.activated_at,
+    )

@@ -1,0 +1,67 @@
+"""Base45 (RFC 9285): the text of QR codes in alphanumeric mode.
+
+The project's only Base45. It decodes about twice as fast as the ``base45`` package and
+refuses exactly what that package refuses (a test checks both against each other).
+"""
+
+from __future__ import annotations
+
+from borderpass.kit.signing._error import SigningError
+
+__all__ = ["b45decode", "b45encode"]
+
+_B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_TABLE = bytes(_B45.index(chr(n)) if chr(n) in _B45 else 0xFF for n in range(256))
+
+
+def b45encode(data: bytes) -> str:
+    """Encode bytes in base45."""
+    out = []
+    for index in range(0, len(data) - 1, 2):
+        value = data[index] * 256 + data[index + 1]
+        value, c = divmod(value, 45)
+        e, d = divmod(value, 45)
+        out.append(_B45[c] + _B45[d] + _B45[e])
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out.append(_B45[c] + _B45[d])
+    return "".join(out)
+
+
+def b45decode(text: str) -> bytes:
+    """Decode base45, refusing any character or group outside the alphabet's range.
+
+    Raises:
+        SigningError: ``bad_base45``.
+    """
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise SigningError("bad_base45") from None
+    values = raw.translate(_B45_TABLE)
+    tail = len(values) % 3
+    if tail == 1 or b"\xff" in values:
+        raise SigningError("bad_base45")
+    groups = len(values) // 3
+    whole = 3 * groups
+    # Every group's value c + 45 d + 2025 e at once, as one big integer: each digit is
+    # spread into a 3-byte lane, so that no lane (at most 91124) carries into the next.
+    lanes = bytearray(whole)
+    lanes[2::3] = values[0:whole:3]
+    c = int.from_bytes(lanes, "big")
+    lanes[2::3] = values[1:whole:3]
+    d = int.from_bytes(lanes, "big")
+    lanes[2::3] = values[2:whole:3]
+    e = int.from_bytes(lanes, "big")
+    sums = (c + 45 * d + 2025 * e).to_bytes(whole, "big")
+    if sums[0::3].count(0) != groups:  # a group above 0xFFFF
+        raise SigningError("bad_base45")
+    out = bytearray(2 * groups + (tail == 2))
+    out[0:2 * groups:2] = sums[1::3]
+    out[1:2 * groups:2] = sums[2::3]
+    if tail:
+        last = values[-2] + values[-1] * 45
+        if last > 0xFF:
+            raise SigningError("bad_base45")
+        out[-1] = last
+    return bytes(out)
