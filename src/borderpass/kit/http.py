@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from borderpass.kit.clock import utcnow
 from borderpass.kit.db import session_factory, unit_of_work
@@ -52,6 +53,25 @@ def refuse(request: Request) -> None:
     request.state.refused = True
 
 
+class WriteInRead(RuntimeError):
+    """A read (GET, HEAD) tried to write; it must use ``write_unit`` for that."""
+
+
+def _refuse_writes(session: Session) -> None:
+    # The read-only engine refuses writes too; this says which statement, and holds
+    # where one connection serves both (the tests' transaction).
+    def flush(session: Session, _context: Any, _instances: Any) -> None:
+        if session.new or session.dirty or session.deleted:
+            raise WriteInRead("a read tried to write rows")
+
+    def execute(state: ORMExecuteState) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            raise WriteInRead("a read tried to execute a write")
+
+    event.listen(session, "before_flush", flush)
+    event.listen(session, "do_orm_execute", execute)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Open the request's unit of work; it ends before the response is sent.
 
@@ -63,6 +83,8 @@ def get_session(request: Request) -> Iterator[Session]:
     """
     read_only = request.method in READ_METHODS
     session = get_factory(request, read_only=read_only)()
+    if read_only:
+        _refuse_writes(session)
     try:
         yield session
     except BaseException as error:
