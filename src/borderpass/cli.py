@@ -112,7 +112,7 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "heads") -> None:
     """Apply the migrations to the configured database."""
     from borderpass.migrations import upgrade
 

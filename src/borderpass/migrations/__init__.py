@@ -21,6 +21,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` up to ``revision``."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the database at ``url`` up to ``revision`` (every head by default: parts
+    may add their tables on branches of their own)."""
     command.upgrade(alembic_config(url), revision)
