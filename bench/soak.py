@@ -195,7 +195,7 @@ def _evidence(server: Server, _most: int) -> Step:
             "specimen_id": f"SOAK-{os.getpid()}-{serial}", "document_kind": "hkid",
             "document_number": hkid(serial % 1_000_000, "X"), "collected_at": collected,
             "reported_at": reported, "method": "PCR", "result": "negative",
-            "lab": "Soak Laboratory"}]).encode()
+            "lab": "Demo Laboratory"}]).encode()
         await connection.send(encode(server.port, "POST", "/api/evidence/tests", headers, body))
 
     return step

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import Result
 
@@ -42,6 +42,15 @@ from borderpass.wiring import wire  # noqa: E402
 reset_settings()
 configure_logging(get_settings().log_level, get_settings().log_file)
 wire()  # the handlers between domains, as the app and the command line connect them
+
+# Every token and session id issued is noted, so that the end of the run can look for
+# them where they must never be (``pytest_sessionfinish`` below).
+from tests.secrets_scan import record_issued  # noqa: E402
+
+record_issued()
+_SCAN_REPORTS = "BORDERPASS_TEST_SCAN_REPORTS"
+if not os.environ.get(_SCAN_REPORTS):  # the main process: its workers inherit the folder
+    os.environ[_SCAN_REPORTS] = tempfile.mkdtemp(prefix="borderpass-scan-")
 
 # An instant to test against, fixed so that tests do not depend on the day they run.
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Hong Kong
@@ -252,3 +261,74 @@ def own_settings() -> Iterator[Callable[[Path, str], None]]:
     patch.undo()
     _forget_settings()
     configure_logging(*_TEST_LOGGING)
+
+
+# --------------------------------------------------------------- secrets, after the whole run
+
+def _private(path: Path) -> bool:
+    return not path.exists() or path.stat().st_mode & 0o077 == 0
+
+
+def _scan_this_process(session: pytest.Session) -> list[str]:
+    """Look for secrets in this process's log and database (and the files tests made under
+    pytest's temporary folder), and check that they are readable by their owner only."""
+    from tests.messages import PINS
+    from tests.secrets_scan import dump_postgres, find, mailbox_pins
+
+    places: dict[str, bytes] = {}
+    files: list[Path] = []
+    log_file = _TEST_LOGGING[1]
+    if log_file is not None:
+        files.append(log_file)
+    if is_postgres():
+        places[f"pg_dump of {make_url(database_url()).database}"] = dump_postgres(database_url())
+    else:
+        database = Path(make_url(database_url()).database or "")
+        files += [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    pins = set(PINS) | mailbox_pins(_VAR / "mailbox")
+    temporary = getattr(session.config, "_tmp_path_factory", None)
+    if temporary is not None:
+        base = temporary.getbasetemp()
+        for pattern in ("*.log", "*.sqlite3", "*.sqlite3-wal"):
+            files += sorted(base.rglob(pattern))
+        for mailbox in base.rglob("mailbox"):
+            pins |= mailbox_pins(mailbox)
+    found = []
+    for file in files:
+        if file.exists():
+            places[str(file)] = file.read_bytes()
+            if not _private(file):
+                found.append(f"{file}: mode {oct(file.stat().st_mode & 0o777)}, not 0600")
+    for secret in [_VAR / "secrets.json", *(_VAR / "keys").glob("*"),
+                   *(_VAR / "mailbox").glob("*")]:
+        if secret.is_file() and not _private(secret):
+            found.append(f"{secret}: mode {oct(secret.stat().st_mode & 0o777)}, not 0600")
+    return found + find(places, pins=pins)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After every test: no PIN, password, token or document number in the logs, the
+    database or its WAL, and those files 0600. A worker reports to the main process,
+    which fails the run if any worker found something."""
+    reports = Path(os.environ[_SCAN_REPORTS])
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    distributed = not worker and (session.config.getoption("numprocesses", None) or 0) != 0 \
+        and session.config.pluginmanager.hasplugin("dsession")
+    if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR):
+        return
+    if not distributed:
+        found = _scan_this_process(session)
+        if worker:
+            (reports / f"{worker}.txt").write_text("".join(f"{line}\n" for line in found))
+            return
+    else:
+        found = [line for report in sorted(reports.glob("*.txt"))
+                 for line in report.read_text().splitlines()]
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "secrets found where they must never be", red=True)
+            for line in found:
+                reporter.write_line(line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

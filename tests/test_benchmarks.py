@@ -31,3 +31,47 @@ def test_reevaluate_benchmark_runs(tmp_path: Any) -> None:
     line = done.stdout.strip()
     assert line.startswith("reevaluate: N=300 residents from the database"), line
     assert "sqlite" in line and "people/s" in line and "7.5 million in" in line
+
+
+def test_soak_benchmark_runs(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("BORDERPASS_")}
+    env["BORDERPASS_VAR_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "bench.soak", "--seconds", "1", "--levels", "4",
+                           "--endpoints", "healthz,verify"], env=env,
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("soak: sqlite, 1 s at each of [4] connections"), done.stdout
+    assert [line.split()[:2] for line in lines[2:4]] == [["healthz", "4"], ["verify", "4"]]
+    assert lines[-1].startswith("soak: verify's rate as a fraction of hello-world's"), lines[-1]
+
+
+def test_decide_benchmark_runs(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("BORDERPASS_")}
+    env["BORDERPASS_VAR_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "bench.decide", "--seconds", "0.3"], env=env,
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    assert line.startswith("decide: "), line
+    assert "decisions/s in memory (code verified offline + policy evaluated; " in line
+    import re
+
+    counts = dict(re.findall(r"(quarantine_free|quarantine|refused) ([\d,]+)", line))
+    assert set(counts) == {"quarantine_free", "quarantine", "refused"}, line
+    assert all(int(count.replace(",", "")) > 0 for count in counts.values()), line
+    assert "decisions/s with the database" in line

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import Command
 
 ROOT = Path(__file__).resolve().parent.parent
-GROUPS = ["db", "ids", "ingest", "sources", "staff", "outbox", "registrations", "card",
+GROUPS = ["db", "ids", "ingest", "sources", "staff", "outbox", "sessions", "registrations", "card",
           "gates", "code", "rules", "trust-list", "keys", "permits", "venue", "checkin",
           "phone"]
 

@@ -23,6 +23,8 @@ SECRETS = [
     b"A123456", b"A1234563", b"Z437626", b"H12345678", b"H87654321", b"91234567",
     b"61234567", b"CHAN Tai Man", b"LEE Siu Ming", "陳大文".encode(), "李小明".encode(),
     b"Demo Road", b"Sample Street", b"11010519491231002X", b"B1234567",
+    b"430102197506151237", b"LI Zhiqiang", "李志强".encode(), b"C98765432", b"13800138000",
+    b"Sample Road",
 ]
 
 EXTRA_BATCH = (
@@ -74,11 +76,14 @@ def test_demo_data_as_promised(tmp_path: Path, cli: Command, own_settings: Setti
     engine = create_engine(f"sqlite:///{var / 'demo.sqlite3'}")
     with engine.connect() as connection:
         people = connection.execute(text("SELECT count(*) FROM people WHERE status='active'"))
-        assert people.scalar() == 2
+        assert people.scalar() == 3  # CHAN Tai Man, LEE Siu Ming and LI Zhiqiang (mainland)
         tests = connection.execute(text(
             "SELECT count(*) FROM test_results t JOIN people p ON p.id = t.person_id "
             "WHERE t.result = 'negative' AND t.method = 'PCR'")).scalar()
-        assert tests == 1
+        assert tests == 2  # CHAN's and LI's; LEE has none
+        places = connection.execute(text(
+            "SELECT count(*), min(capacity) FROM crossing_quotas")).one()
+        assert tuple(places) == (5 * 7, 50)  # five control points, the next 7 days
     engine.dispose()
 
 

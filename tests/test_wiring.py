@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from borderpass.evidence import events as evidence_events
 from borderpass.evidence.events import EvidenceChanged
-from borderpass.identity.events import PersonActivated, PersonDeleted
+from borderpass.identity.events import AccountSuspended, HolderProven, PersonDeleted
 from borderpass.kit import events
 from borderpass.wiring import wire
 
@@ -22,13 +22,13 @@ HEADER = ("specimen_id,document_kind,document_number,collected_at,reported_at,me
 def _row(specimen: str, collected: datetime, result: str) -> str:
     reported = collected + timedelta(minutes=30)
     return (f"{specimen},hkid,A123456(3),{collected.isoformat()},{reported.isoformat()},PCR,"
-            f"{result},Test Lab\n")
+            f"{result},\n")
 
 
 def test_wire_connects_every_event_once() -> None:
     wire()
     wire()
-    for kind in (PersonActivated, PersonDeleted, EvidenceChanged,
+    for kind in (HolderProven, AccountSuspended, PersonDeleted, EvidenceChanged,
                  evidence_events.TestingOrderRecorded):
         handlers = events.handlers_of(kind)
         assert handlers and len(handlers) == len(set(handlers)), kind.__name__

@@ -17,11 +17,19 @@ import typer
 from typer.core import TyperGroup
 
 from borderpass.checkin.cli import checkin_app, phone_app, venue_app
+from borderpass.crossing.cli import cross_app
+from borderpass.crossing.partners_cli import code_convert, partners_app
 from borderpass.echannel.cli import card_app, gates_app
 from borderpass.evidence.cli import ingest_app, sources_app
 from borderpass.healthcode.cli import code_app, keys_app, trust_app, verify
-from borderpass.identity.cli import ids_app, registrations_app, staff_app
-from borderpass.kit.cli import fail, outbox_app
+from borderpass.identity.cli import (
+    accounts_app,
+    document_registries_app,
+    ids_app,
+    registrations_app,
+    staff_app,
+)
+from borderpass.kit.cli import fail, mailbox_note, outbox_app, sessions_app
 from borderpass.kit.clock import utcnow
 from borderpass.kit.config import get_settings
 from borderpass.kit.db import unit_of_work
@@ -69,8 +77,11 @@ app.add_typer(ids_app, name="ids")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sources_app, name="sources")
 app.add_typer(staff_app, name="staff")
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(sessions_app, name="sessions")
 app.add_typer(registrations_app, name="registrations")
+app.add_typer(document_registries_app, name="document-registries")
 app.add_typer(card_app, name="card")
 app.add_typer(gates_app, name="gates")
 app.add_typer(code_app, name="code")
@@ -81,6 +92,9 @@ app.add_typer(permits_app, name="permits")
 app.add_typer(venue_app, name="venue")
 app.add_typer(checkin_app, name="checkin")
 app.add_typer(phone_app, name="phone")
+app.add_typer(cross_app, name="cross")
+app.add_typer(partners_app, name="partners")
+code_app.command("convert")(code_convert)  # the crossing's conversion, beside `code issue`
 
 log = get_logger("borderpass.cli")
 
@@ -107,8 +121,12 @@ def serve(
 
     from borderpass.web.app import create_app
 
+    application = create_app()
     typer.echo(f"borderpass on http://{host}:{port}/  (API documentation at /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    note = mailbox_note()
+    if note:
+        typer.echo(note)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 @db_app.command("upgrade")

@@ -17,8 +17,8 @@ HEADER = "specimen_id,document_kind,document_number,collected_at,reported_at,met
 
 def row(specimen: str, number: str = "A123456(3)", *, result: str = "negative",
         collected: str = "2026-11-25T15:00:00+08:00", reported: str = "2026-11-25T21:00:00+08:00",
-        method: str = "PCR", kind: str = "hkid") -> str:
-    return f"{specimen},{kind},{number},{collected},{reported},{method},{result},Test Lab\n"
+        method: str = "PCR", kind: str = "hkid", lab: str = "") -> str:
+    return f"{specimen},{kind},{number},{collected},{reported},{method},{result},{lab}\n"
 
 
 def count(session: Any, model: Any) -> int:
@@ -121,7 +121,7 @@ def test_json_batches_report_positions(session: Any, now: Any, lab: Any) -> None
     good = {"specimen_id": "J1", "document_kind": "hkid", "document_number": "A1234563",
             "collected_at": "2026-11-25T15:00:00+08:00",
             "reported_at": "2026-11-25T21:00:00+08:00", "method": "rat", "result": "Negative",
-            "lab": "Test Lab"}
+            "lab": source.name}
     report = evidence.ingest(session, source.id, "tests",
                              json.dumps({"results": [good]}).encode(), "json", now=now)
     assert report.inserted == 1

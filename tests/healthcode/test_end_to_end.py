@@ -17,7 +17,7 @@ def _batch(number: str, specimen: str, collected: datetime, result: str) -> byte
     return (
         "specimen_id,document_kind,document_number,collected_at,reported_at,method,result,lab\n"
         f"{specimen},hkid,{number},{collected.isoformat()},{reported.isoformat()},PCR,{result},"
-        "Test Lab\n"
+        "\n"
     ).encode()
 
 

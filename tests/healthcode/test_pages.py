@@ -29,7 +29,7 @@ def negative_test(session: Any, lab: Any, now: Any, hours_ago: float = 6,
     collected = now - timedelta(hours=hours_ago)
     batch = ("specimen_id,document_kind,document_number,collected_at,reported_at,method,result,"
              f"lab\nS-{hours_ago},hkid,{number},{collected.isoformat()},{now.isoformat()},PCR,"
-             "negative,Lab One\n")
+             "negative,\n")
     evidence.ingest(session, source.id, "tests", batch.encode(), "csv", now=now)
 
 

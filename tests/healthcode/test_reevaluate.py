@@ -24,7 +24,7 @@ def _number(n: int) -> str:
 def _batch(rows: list[tuple[str, str, datetime, str]]) -> bytes:
     lines = ["specimen_id,document_kind,document_number,collected_at,reported_at,method,result,lab"]
     lines += [f"{specimen},hkid,{number},{collected.isoformat()},"
-              f"{(collected + H / 2).isoformat()},PCR,{result},Test Lab"
+              f"{(collected + H / 2).isoformat()},PCR,{result},"
               for specimen, number, collected, result in rows]
     return ("\n".join(lines) + "\n").encode()
 

@@ -1,15 +1,15 @@
-"""Registration through the API: start, details with proof, PIN from the outbox, activate."""
+"""Registration through the API: start, details with proof, the PIN as the phone gets it,
+activate."""
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from borderpass.kit import outbox
-from tests.conftest import DEMO_PDF
+from tests.conftest import DEMO_PDF, NOW
+from tests.messages import pin_sent
 
 FORM = {
     "name_zh": "陳美玲",
@@ -26,12 +26,9 @@ FORM = {
 }
 
 
-def pin_from_outbox(session: Any, registration_id: str) -> str:
-
-    messages = outbox.messages_for(session, registration_id)
-    match = re.search(r"\b(\d{6})\b", messages[-1].body)
-    assert match is not None
-    return match.group(1)
+def pin_received(session: Any, registration_id: str, *, now: datetime = NOW) -> str:
+    """Deliver the queued messages and return the PIN the registrant's phone received."""
+    return pin_sent(session, registration_id, now=now)
 
 
 def start_and_submit(client: Any, form: dict[str, str] | None = None,
@@ -51,7 +48,7 @@ def test_register_activate_and_read_own_record(client: Any, session: Any) -> Non
     registration, response = start_and_submit(client)
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "submitted"
-    pin = pin_from_outbox(session, registration)
+    pin = pin_received(session, registration)
     activated = client.post(f"/api/registrations/{registration}/activate", json={"pin": pin})
     assert activated.status_code == 200, activated.text
     token = activated.json()["access"]["token"]
@@ -65,7 +62,7 @@ def test_register_activate_and_read_own_record(client: Any, session: Any) -> Non
 
 def test_wrong_pin_counts_attempts_then_locks(client: Any, session: Any) -> None:
     registration, _ = start_and_submit(client)
-    pin = pin_from_outbox(session, registration)
+    pin = pin_received(session, registration)
     wrong = "000000" if pin != "000000" else "111111"
     for left in (4, 3, 2, 1):
         response = client.post(f"/api/registrations/{registration}/activate", json={"pin": wrong})
@@ -80,7 +77,7 @@ def test_wrong_pin_counts_attempts_then_locks(client: Any, session: Any) -> None
 
 def test_registration_expires_after_45_minutes(client: Any, app: Any, session: Any) -> None:
     registration, _ = start_and_submit(client)
-    pin = pin_from_outbox(session, registration)
+    pin = pin_received(session, registration)
     app.state.now = app.state.now + timedelta(minutes=45)
     response = client.post(f"/api/registrations/{registration}/activate", json={"pin": pin})
     assert response.status_code == 410
@@ -89,13 +86,13 @@ def test_registration_expires_after_45_minutes(client: Any, app: Any, session: A
 
 def test_pin_expires(client: Any, app: Any, session: Any) -> None:
     registration, _ = start_and_submit(client)
-    pin = pin_from_outbox(session, registration)
+    pin = pin_received(session, registration)
     app.state.now = app.state.now + timedelta(minutes=11)
     response = client.post(f"/api/registrations/{registration}/activate", json={"pin": pin})
     assert response.json()["error"]["code"] == "pin_expired"
     resent = client.post(f"/api/registrations/{registration}/pin")
     assert resent.status_code == 200
-    fresh = pin_from_outbox(session, registration)
+    fresh = pin_received(session, registration, now=app.state.now)
     ok = client.post(f"/api/registrations/{registration}/activate", json={"pin": fresh})
     assert ok.status_code == 200
 
@@ -157,19 +154,25 @@ def test_proof_of_any_accepted_type_even_misnamed(client: Any, content: bytes) -
     assert response.status_code == 200, response.text
 
 
-def test_active_document_cannot_register_twice(client: Any, session: Any) -> None:
+def test_a_claimed_document_stays_open_and_a_proven_one_is_closed(
+        client: Any, session: Any, register_person: Any) -> None:
     registration, _ = start_and_submit(client)
-    pin = pin_from_outbox(session, registration)
+    pin = pin_received(session, registration)
     client.post(f"/api/registrations/{registration}/activate", json={"pin": pin})
+    # A claimed account (typed number, SMS PIN) does not close the document: whoever proves
+    # they hold it wins it (tests/identity/test_assurance.py).
     _, again = start_and_submit(client)
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "already_registered"
+    assert again.status_code == 200, again.text
+    register_person("B123456(6)")  # at a help desk: proven
+    _, closed = start_and_submit(client, {**FORM, "document_number": "B123456(6)"})
+    assert closed.status_code == 409
+    assert closed.json()["error"]["code"] == "already_registered"
 
 
 def test_sign_in_and_delete_account(client: Any, session: Any) -> None:
     registration, _ = start_and_submit(client)
     client.post(f"/api/registrations/{registration}/activate",
-                json={"pin": pin_from_outbox(session, registration)})
+                json={"pin": pin_received(session, registration)})
     bad = client.post("/api/sessions", json={"document_kind": "hkid",
                                              "document_number": "A1234563", "password": "nope"})
     assert bad.status_code == 401

@@ -115,15 +115,19 @@ def shoot(page: Page, locale: str, name: str) -> None:
 
 
 def latest_pin(factory: Any) -> str:
-    from sqlalchemy import select
+    """Deliver what is queued, as ``borderpass outbox deliver`` would, and return the PIN
+    of the newest activation message the phone received."""
+    from borderpass.kit import outbox
+    from borderpass.kit.clock import utcnow
+    from borderpass.kit.db import unit_of_work
+    from tests.messages import Phone
 
-    from borderpass.kit.outbox import OutboxMessage
-
-    with factory() as session:
-        body = session.scalars(select(OutboxMessage.body)
-                               .where(OutboxMessage.purpose == "activation_pin")
-                               .order_by(OutboxMessage.created_at.desc()).limit(1)).one()
-    match = re.search(r"\b(\d{6})\b", body)
+    phone = Phone()
+    with unit_of_work(factory) as session:
+        outbox.deliver(session, phone, now=utcnow())
+    pins = [d for d in phone.received.values() if d.purpose == "activation_pin"]
+    assert pins, "no activation message was waiting"
+    match = re.search(r"\b(\d{6})\b", max(pins, key=lambda d: d.created_at).body)
     assert match is not None
     return match.group(1)
 
@@ -282,6 +286,20 @@ def ingest_negative_test(site: dict[str, Any], hkid: str) -> None:
     assert answer.status == 200 and report["inserted"] == 1, report
 
 
+FACES = Path(__file__).resolve().parent.parent / "vectors" / "faces"
+
+
+def walk_card(hkid: str) -> bytes:
+    """The walking resident's smart identity card, its photo cut from a real photograph."""
+    from datetime import date
+
+    from borderpass.echannel import service as echannel
+
+    return echannel.make_demo_card(photo=(FACES / "obama.jpg").read_bytes(), number=hkid,
+                                   name_en="WONG Luk Sang", name_zh="黃綠生",
+                                   born_on=date(1979, 4, 2), issued_on=date(2016, 8, 12))
+
+
 def test_walk_red_code_lab_result_green_code_scanner_and_chart(
     browser: Browser, site: dict[str, Any]
 ) -> None:
@@ -322,6 +340,21 @@ def test_walk_red_code_lab_result_green_code_scanner_and_chart(
     assert "No negative test collected within the last 48 hours." in card.inner_text()
     assert "Your code turns green when the negative result arrives." in card.inner_text()
     shoot(page, "en", "code-red")
+    expect(card.locator("#identity-unproven")).to_be_visible()
+
+    # Registered with a typed number and an SMS PIN, the identity is only claimed: a
+    # laboratory's result would not count. The resident proves it with the card's chip
+    # and a live photo of their face.
+    page.goto(f"{url}/account/prove")
+    page.locator("#f-card").set_input_files(files=[{
+        "name": "card.bin", "mimeType": "application/octet-stream",
+        "buffer": walk_card(hkid)}])
+    page.locator("#f-live_photo").set_input_files(str(FACES / "obama2.jpg"))
+    page.get_by_role("button", name="Prove with my card and face").click()
+    page.wait_for_url(f"{url}/account")
+    expect(page.locator("#assurance")).to_contain_text("Proven on")
+    shoot(page, "en", "identity-proven")
+    page.goto(f"{url}/code")
 
     ingest_negative_test(site, hkid)
     page.get_by_role("button", name="Refresh my code").click()
@@ -414,6 +447,74 @@ def fake_camera_video(text: str, path: Path) -> None:
         video.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
         for _ in range(10):
             video.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
+
+
+def _resigned(envelope: dict[str, str], key: Any) -> dict[str, str]:
+    """The same list, signed by another key: it verifies against the key it carries."""
+    import base64
+    import json
+
+    from borderpass.healthcode.lists import sign_list
+
+    payload = envelope["payload"]
+    content = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return sign_list(content, key)
+
+
+def test_the_scanner_pins_the_site_anchor(browser: Browser, site: dict[str, Any]) -> None:
+    from borderpass.healthcode import service as healthcode
+    from borderpass.kit.clock import utcnow
+    from borderpass.kit.db import unit_of_work
+    from borderpass.kit.signing import SigningKey
+
+    with unit_of_work(site["factory"]) as session:
+        real = healthcode.export(session, now=utcnow())
+        text = healthcode.issue_for_document(session, "hkid", "A123456(3)", now=utcnow()).text
+    impostor = SigningKey.generate()
+    forged = {name: _resigned(envelope, impostor) for name, envelope in real.items()}
+    kid = real["trust_list"]["kid"]
+    assert forged["trust_list"]["kid"] != kid
+
+    # No service worker: the page's own fetches are the ones replaced below.
+    officer = browser.new_context(viewport=PHONE, service_workers="block")
+    scanner = officer.new_page()
+    scanner.goto(f"{site['url']}/language/en?next=/staff/sign-in")
+    sign_in_staff(scanner, site, "border")
+    scanner.wait_for_url("**/officer/scan")
+    assert scanner.locator("#scanner").get_attribute("data-anchor") == kid
+    scanner.wait_for_function(
+        "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
+    assert scanner.evaluate("localStorage.getItem('borderpass.scanner.anchor')") == kid
+    check = "t => window.borderpassScanner.verify(t).then(v => [v.result, v.reason])"
+    assert scanner.evaluate(check, text)[0] == "valid"
+
+    # Lists kept on the device but signed by another key: refused, the code not judged.
+    scanner.evaluate("b => localStorage.setItem('borderpass.scanner.lists', "
+                     "JSON.stringify({fetched_at: Date.now(), bundle: b}))", forged)
+    assert scanner.evaluate(check, text) == ["cannot_verify", "wrong_anchor"]
+
+    # Lists fetched from the network but signed by another key: refused, not kept.
+    scanner.route("**/api/trust-list/export", lambda route: route.fulfill(json=forged))
+    scanner.evaluate("() => localStorage.removeItem('borderpass.scanner.lists')")
+    refused = scanner.evaluate(
+        "() => window.borderpassScanner.fetchLists().then(() => 'kept', e => e.message)")
+    assert refused == "wrong_anchor"
+    assert scanner.evaluate("localStorage.getItem('borderpass.scanner.lists')") is None
+    scanner.unroute("**/api/trust-list/export")
+
+    # A device that remembered another anchor, and kept its lists: the page's anchor wins,
+    # the kept lists are dropped and the site's own are fetched again.
+    scanner.evaluate("([a, b]) => { localStorage.setItem('borderpass.scanner.anchor', a); "
+                     "localStorage.setItem('borderpass.scanner.lists', "
+                     "JSON.stringify({fetched_at: Date.now(), bundle: b})); }",
+                     [forged["trust_list"]["kid"], forged])
+    scanner.reload()
+    scanner.wait_for_function(
+        f"(JSON.parse(localStorage.getItem('borderpass.scanner.lists') || 'null') || "
+        f"{{bundle: {{trust_list: {{}}}}}}).bundle.trust_list.kid === '{kid}'", timeout=15000)
+    assert scanner.evaluate("localStorage.getItem('borderpass.scanner.anchor')") == kid
+    assert scanner.evaluate(check, text)[0] == "valid"
+    officer.close()
 
 
 @pytest.mark.skipif(not DECODER.exists(), reason="the camera's QR decoder is not installed "

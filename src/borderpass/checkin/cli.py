@@ -194,7 +194,10 @@ def phone_match(
     """Match the phone's check-ins against an exposure list, on the phone."""
     if not list_file.is_file():
         fail(f"no such file: {list_file}", 2)
-    found = _phone().warnings(list_file.read_text(encoding="ascii"), now=_phone_state.now)
+    # As bytes, so that the list's own line ends are kept and a byte that is not ASCII
+    # reaches the parser, which refuses it, rather than failing to decode.
+    text = list_file.read_bytes().decode("ascii", "replace")
+    found = _phone().warnings(text, now=_phone_state.now)
     if not found:
         typer.echo("no exposure found")
     for warning in found:

@@ -8,13 +8,13 @@ the list names no venue, and the phone tells no one what it found.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple
 
+from borderpass.kit.decoding import DecodeError, b64url_decode, b64url_encode
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
 from borderpass.kit.signing import DetachedSigner, SigningError, exposure_token, verify_detached
@@ -41,6 +41,13 @@ DIRECT_MIN_OVERLAP = 60  # seconds
 MATCH_WINDOW = timedelta(days=14)
 INDIRECT_WINDOW = timedelta(days=1)
 _TOKEN_BYTES = 16  # the length of an exposure_token (docs/formats/exposure-list.md)
+# The lines of the text, each in its one spelling: numbers in decimal without leading
+# zeros, up to the last second of 9999 (what a date can hold).
+_SECONDS = r"(0|[1-9][0-9]{0,11})"
+_HEADER = re.compile(rf"{LIST_FORMAT} {_SECONDS} (0|[1-9][0-9]{{0,8}})")
+_ENTRY = re.compile(rf"([0-9a-f]{{{2 * _TOKEN_BYTES}}}) {_SECONDS} {_SECONDS} ([DI])")
+_SIGNATURE_LINE = re.compile(r"([0-9a-f]{8}) ([A-Za-z0-9_-]{86})")
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z
 
 Kind = Literal["D", "I"]
 
@@ -91,10 +98,6 @@ def entries_for_case(
     return entries
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def render_list(entries: Iterable[Entry], generated_at: datetime, signer: DetachedSigner) -> str:
     """Return the signed text of an exposure list; entries are sorted, so order tells nothing."""
     ordered = sorted(set(entries))
@@ -102,7 +105,7 @@ def render_list(entries: Iterable[Entry], generated_at: datetime, signer: Detach
     lines.extend(f"{e.token.hex()} {e.start} {e.end} {e.kind}" for e in ordered)
     body = "\n".join(lines) + "\n"
     signature = signer.sign(body.encode("ascii"))
-    return f"{body}SIG {signer.key_id} {_b64url(signature)}\n"
+    return f"{body}SIG {signer.key_id} {b64url_encode(signature)}\n"
 
 
 @dataclass
@@ -121,38 +124,50 @@ def _bad(reason: str) -> InvalidExposureList:
 def parse_list(text: str, trust: dict[str, bytes]) -> PublishedList:
     """Verify and index an exposure list.
 
+    The text is read as the format writes it and in no other spelling: ASCII, every line
+    ending in one LF, the signature in unpadded base64url with no spare bits set.
+
     Raises:
         InvalidExposureList: malformed, or not signed by a trusted key.
     """
-    body, sep, trailer = text.rstrip("\n").rpartition("\nSIG ")
+    if not isinstance(text, str) or not text.isascii():
+        raise _bad("it is not ASCII text")
+    if not text.endswith("\n"):
+        raise _bad("the last line does not end with LF")
+    body, sep, trailer = text[:-1].rpartition("\nSIG ")
     if not sep:
         raise _bad("the signature line is missing")
+    signature_line = _SIGNATURE_LINE.fullmatch(trailer)
+    if signature_line is None:
+        raise _bad("the signature line is malformed")
+    kid = signature_line[1]
     try:
-        kid, signature_text = trailer.split(" ")
-        signature = base64.urlsafe_b64decode(signature_text + "=" * (-len(signature_text) % 4))
-    except (ValueError, binascii.Error):
+        signature = b64url_decode(signature_line[2], size=64)
+    except DecodeError:
         raise _bad("the signature line is malformed") from None
     public = trust.get(kid)
     if public is None:
         raise _bad("it is signed by an unknown key")
     try:
-        verify_detached(public, (body + "\n").encode("ascii", "replace"), signature)
+        verify_detached(public, (body + "\n").encode("ascii"), signature)
     except SigningError:
         raise _bad("the signature does not verify") from None
     lines = body.split("\n")
-    header = lines[0].split(" ")
-    if len(header) != 3 or header[0] != LIST_FORMAT:
-        raise _bad("the header is not BPX1")
+    header = _HEADER.fullmatch(lines[0])
+    if header is None or int(header[1]) > _LAST_SECOND:
+        raise _bad("the header is not BPX1 <generated> <count>")
     published = PublishedList(datetime.fromtimestamp(int(header[1]), UTC), int(header[2]))
     if published.count != len(lines) - 1:
         raise _bad("the entry count does not match")
     index = published.index
     for line in lines[1:]:
-        token_hex, start, end, kind = line.split(" ")
-        token = bytes.fromhex(token_hex)
-        if len(token) != _TOKEN_BYTES or kind not in ("D", "I"):
+        entry = _ENTRY.fullmatch(line)
+        if entry is None:
             raise _bad("an entry is malformed")
-        index.setdefault(token, []).append((int(start), int(end), kind))
+        start, end = int(entry[2]), int(entry[3])
+        if not start < end <= _LAST_SECOND:
+            raise _bad("an entry's period is empty or past the year 9999")
+        index.setdefault(bytes.fromhex(entry[1]), []).append((start, end, entry[4]))
     return published
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import sqlite3
 import urllib.error
 import urllib.request
@@ -143,6 +144,11 @@ class Phone:
                  now: datetime) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The phone's record and its device seed are for its owner only (0600), and so
+        # are the journal files SQLite makes beside it with the same mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        if self.path.stat().st_mode & 0o077:
+            self.path.chmod(0o600)
         with self._db() as db:
             db.executescript(_SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('device_seed', ?)",

@@ -7,8 +7,6 @@ signed by the platform and carries the venue's secret for private exposure match
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -16,6 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from borderpass.kit.decoding import (
+    DecodeError,
+    b64_decode,
+    b64url_decode,
+    b64url_encode,
+    load_json,
+    without_line_end,
+)
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
 from borderpass.kit.signing import DetachedSigner, SigningError, derived_secret, verify_detached
@@ -90,14 +96,9 @@ def _bad(reason: str) -> InvalidVenueCode:
     return InvalidVenueCode(field="qr", reason=reason)
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64url(text: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_SECRET_BYTES = 16
+_SIGNATURE_BYTES = 64
+_MAX_TEXT = 4096
 
 
 def legacy_hash(venue_id: str) -> str:
@@ -113,15 +114,16 @@ def _parse_legacy(text: str) -> ParsedVenue:
     if not _LEGACY_ID.fullmatch(venue_id):
         raise _bad("the venue id is not 8 letters or digits")
     try:
-        payload = json.loads(base64.b64decode(encoded, validate=True).decode("utf-8"))
-    except (binascii.Error, ValueError):
-        raise _bad("the payload is not base64 of JSON") from None
+        payload = load_json(b64_decode(encoded))
+    except DecodeError as error:
+        raise _bad(f"the payload is not base64 of JSON ({error.reason})") from None
     if not isinstance(payload, dict):
         raise _bad("the payload is not a JSON object")
     for key in ("nameZh", "nameEn", "type", "hash"):
         if not isinstance(payload.get(key), str):
             raise _bad(f"{key} is missing")
-    if not hmac.compare_digest(payload["hash"], legacy_hash(venue_id)):
+    # As bytes: compare_digest takes text only when it is ASCII.
+    if not hmac.compare_digest(payload["hash"].encode(), legacy_hash(venue_id).encode()):
         raise _bad("the hash does not match the venue id")
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
@@ -150,12 +152,12 @@ def encode_signed(
     """Return the text of a signed venue QR code (format ``BPV1``)."""
     payload = {
         "g": generation, "id": venue_id, "k": signer.key_id, "ne": name_en,
-        "ns": name_zh_hans, "nz": name_zh, "s": _b64url(secret), "t": type,
+        "ns": name_zh_hans, "nz": name_zh, "s": b64url_encode(secret), "t": type,
     }
-    encoded = _b64url(json.dumps(payload, ensure_ascii=False, sort_keys=True,
-                                 separators=(",", ":")).encode("utf-8"))
+    encoded = b64url_encode(json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                                       separators=(",", ":")).encode("utf-8"))
     signed = f"{SIGNED_PREFIX}{encoded}"
-    return f"{signed}.{_b64url(signer.sign(signed.encode()))}"
+    return f"{signed}.{b64url_encode(signer.sign(signed.encode()))}"
 
 
 def _parse_signed(text: str, trust: dict[str, bytes]) -> ParsedVenue:
@@ -163,10 +165,13 @@ def _parse_signed(text: str, trust: dict[str, bytes]) -> ParsedVenue:
     if not dot:
         raise _bad("the signature is missing")
     try:
-        signature = _unb64url(signature_text)
-        payload = json.loads(_unb64url(signed[len(SIGNED_PREFIX):]).decode("utf-8"))
-    except (binascii.Error, ValueError):
-        raise _bad("the payload is not base64url of JSON") from None
+        signature = b64url_decode(signature_text, size=_SIGNATURE_BYTES)
+    except DecodeError as error:
+        raise _bad(f"the signature is not base64url of 64 bytes ({error.reason})") from None
+    try:
+        payload = load_json(b64url_decode(signed[len(SIGNED_PREFIX):]))
+    except DecodeError as error:
+        raise _bad(f"the payload is not base64url of JSON ({error.reason})") from None
     if not isinstance(payload, dict):
         raise _bad("the payload is not a JSON object")
     kid = payload.get("k")
@@ -177,33 +182,40 @@ def _parse_signed(text: str, trust: dict[str, bytes]) -> ParsedVenue:
         verify_detached(public, signed.encode(), signature)
     except SigningError:
         raise _bad("the signature does not verify") from None
-    try:
-        secret = _unb64url(str(payload["s"]))
-        venue = ParsedVenue(
-            format="signed", venue_id=str(payload["id"]), name_zh=str(payload["nz"]),
-            name_zh_hans=str(payload["ns"]), name_en=str(payload["ne"]), type=str(payload["t"]),
-            secret=secret, key_id=kid, generation=int(payload["g"]),
-        )
-    except (KeyError, ValueError, TypeError):
-        raise _bad("a field is missing") from None
-    if len(secret) != 16 or not _CODE.fullmatch(venue.venue_id):
+    texts = ("id", "nz", "ns", "ne", "t", "s")
+    missing = [name for name in (*texts, "g") if name not in payload]
+    if missing:
+        raise _bad(f"the field {missing[0]} is missing")
+    generation = payload["g"]
+    if (not all(isinstance(payload[name], str) for name in texts)
+            or isinstance(generation, bool) or not isinstance(generation, int)
+            or generation < 1 or not _CODE.fullmatch(payload["id"])):
         raise _bad("a field is malformed")
-    return venue
+    try:
+        secret = b64url_decode(payload["s"], size=_SECRET_BYTES)
+    except DecodeError:
+        raise _bad("the secret is not base64url of 16 bytes") from None
+    return ParsedVenue(
+        format="signed", venue_id=payload["id"], name_zh=payload["nz"],
+        name_zh_hans=payload["ns"], name_en=payload["ne"], type=payload["t"],
+        secret=secret, key_id=kid, generation=generation,
+    )
 
 
 def parse_venue_code(text: str, trust: dict[str, bytes]) -> ParsedVenue:
     """Read a venue QR code of either format.
 
     Args:
-        text: the decoded QR text.
+        text: the decoded QR text; it may end with one line end (a scanner's), and
+            nothing else may surround it.
         trust: the platform's venue-signing public keys by key id.
 
     Raises:
         InvalidVenueCode: the text is no venue code, or fails its hash or signature.
     """
-    text = text.strip()
-    if len(text) > 4096:
+    if not isinstance(text, str) or len(text) > _MAX_TEXT:
         raise _bad("it is too long")
+    text = without_line_end(text)
     if text.startswith(LEGACY_PREFIX):
         return _parse_legacy(text)
     if text.startswith(SIGNED_PREFIX):

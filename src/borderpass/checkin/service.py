@@ -7,8 +7,6 @@ and keeps uploaded visits only for the Health Code rules, for 31 days.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import secrets as random
 import uuid
@@ -43,6 +41,7 @@ from borderpass.evidence.events import TestingOrderRecorded
 from borderpass.evidence.schemas import CheckinExposure, CheckinOrderVisit
 from borderpass.identity.schemas import Principal
 from borderpass.kit.config import get_settings
+from borderpass.kit.decoding import DecodeError, b64url_decode
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
@@ -328,10 +327,6 @@ def bundle_message(bundle: dict[str, Any]) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _check_bundle(raw: dict[str, Any], now: datetime) -> UploadBundle:
     try:
         bundle = UploadBundle.model_validate(raw)
@@ -339,10 +334,21 @@ def _check_bundle(raw: dict[str, Any], now: datetime) -> UploadBundle:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "bundle"
         raise InvalidUpload(field=f"bundle.{field}", reason=f"{field}: {first['msg']}") from None
+    # The key and the signature are not covered by the signature: each has one spelling,
+    # unpadded base64url, so that one upload has one text.
     try:
-        verify_detached(_unb64(bundle.device_key), bundle_message(raw),
-                        _unb64(bundle.signature))
-    except (SigningError, binascii.Error, ValueError):
+        device_key = b64url_decode(bundle.device_key, size=32)
+    except DecodeError as error:
+        raise InvalidUpload(field="bundle.device_key",
+                            reason=f"device_key: {error.reason}") from None
+    try:
+        signature = b64url_decode(bundle.signature, size=64)
+    except DecodeError as error:
+        raise InvalidUpload(field="bundle.signature",
+                            reason=f"signature: {error.reason}") from None
+    try:
+        verify_detached(device_key, bundle_message(raw), signature)
+    except SigningError:
         raise InvalidUpload(field="bundle.signature",
                             reason="the phone's signature does not verify") from None
     if abs(bundle.created_at - now) > _CLOCK_SKEW:

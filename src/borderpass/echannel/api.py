@@ -13,6 +13,7 @@ from borderpass.echannel.models import Enrolment
 from borderpass.echannel.schemas import (
     AppEnrolmentRequest,
     CardGateRequest,
+    CardProofRequest,
     EnrolmentView,
     Gate1Decision,
     Gate2Decision,
@@ -22,12 +23,15 @@ from borderpass.echannel.schemas import (
     QrGateRequest,
 )
 from borderpass.identity.caller import Caller, require
-from borderpass.identity.schemas import Principal
+from borderpass.identity.schemas import Principal, ProofView
 from borderpass.kit.http import DbSession, Now
 
-__all__ = ["router"]
+__all__ = ["proof_router", "router"]
 
 router = APIRouter(prefix="/api/echannel", tags=["e-Channel"])
+# Proving who holds a document with the card and a live face: the e-Channel reads cards
+# and matches faces, so the endpoint is here, beside the resident's other proofs.
+proof_router = APIRouter(prefix="/api/me/proof", tags=["identity"])
 Officer = Annotated[Principal, require("border_officer", "supervisor")]
 Resident = Annotated[Principal, require("resident")]
 
@@ -108,3 +112,12 @@ def gate2(
     """Decide at gate 2 on the live face: open, or send the traveller to an officer."""
     return service.gate2_face(session, passage_id=body.passage_id, live_photo=body.live_photo,
                               now=now)
+
+
+@proof_router.post("/card")
+def prove_with_card(
+    body: CardProofRequest, session: DbSession, now: Now, caller: Resident
+) -> ProofView:
+    """Prove the signed-in resident holds their identity card: the chip and a live face."""
+    return service.prove_with_card(session, person_id=caller.id, card=body.card,
+                                   live_photo=body.live_photo, now=now)

@@ -15,6 +15,7 @@ __all__ = [
     "RELATIONSHIPS",
     "AppEnrolmentRequest",
     "CardGateRequest",
+    "CardProofRequest",
     "EnrolmentView",
     "Gate1Decision",
     "Gate2Decision",
@@ -59,6 +60,15 @@ class AppEnrolmentRequest(BaseModel):
     device_public_key: str = Field(min_length=1, max_length=1000,
                                    description="The phone's P-256 public key, PEM")
     guardian: Guardian | None = None
+
+
+class CardProofRequest(BaseModel):
+    """Prove the signed-in resident's identity with their smart identity card and face."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    card: Base64Bytes = Field(description="The card's chip content, base64")
+    live_photo: Base64Bytes = Field(description="A photo of the holder taken now, base64")
 
 
 class GateEnrolmentRequest(BaseModel):

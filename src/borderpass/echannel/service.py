@@ -16,13 +16,13 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from borderpass.echannel import face, keys, qr, repository
-from borderpass.echannel.card import VerifiedCard, make_card, verify_card
+from borderpass.echannel.card import CardRefused, VerifiedCard, make_card, verify_card
 from borderpass.echannel.models import Enrolment, Passage
 from borderpass.echannel.schemas import Gate1Decision, Gate2Decision, Guardian
 from borderpass.identity import service as identity
 from borderpass.identity.documents import DocumentKind, InvalidDocumentNumber, mask, normalise
 from borderpass.identity.events import PersonDeleted
-from borderpass.identity.schemas import Principal
+from borderpass.identity.schemas import Principal, ProofView
 from borderpass.kit.clock import hk_date
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from borderpass.kit.i18n import _
@@ -42,6 +42,7 @@ __all__ = [
     "get_enrolment",
     "make_demo_card",
     "MINIMUM_AGE",
+    "prove_with_card",
     "on_person_deleted",
     "purge_used_tokens",
     "read_card",
@@ -54,6 +55,7 @@ log = get_logger(__name__)
 MINIMUM_AGE = 11
 ADULT_AGE = 18
 CLOCK_SKEW = timedelta(seconds=5)
+PROOF_METHOD = "card_face"
 GATE2_WITHIN = timedelta(minutes=2)
 _TEMPLATE_CONTEXT = "echannel.template"
 
@@ -213,7 +215,9 @@ def _enrol(
     if previous is not None:  # enrolling again (a new phone, say) replaces the old record
         _close(previous, "replaced", by, now)
     if person_id is None:
-        person = identity.find_person(session, DocumentKind.HKID.value, card.number)
+        # Only the proven holder of the card's number is linked: a claimed account is not
+        # known to be the card holder's.
+        person = identity.find_holder(session, DocumentKind.HKID.value, card.number)
         person_id = person.id if person is not None else None
     enrolment = Enrolment(
         person_id=person_id,
@@ -302,6 +306,52 @@ def enrol_at_office(
     verified = read_card(card)
     return _enrol(session, verified, live_photo, channel="office", by_kind="officer",
                   by=str(officer), person_id=None, guardian=guardian, device_key=None, now=now)
+
+
+def prove_with_card(
+    session: Session, *, person_id: uuid.UUID, card: bytes, live_photo: bytes, now: datetime
+) -> ProofView:
+    """Prove that the signed-in resident holds their document: the card's chip passes
+    passive authentication, its number is the account's, and the live face matches the
+    chip's photo. The account becomes the document's proven holder (others that claimed
+    it are suspended); the card's names and date of issue replace what was typed.
+
+    Photos are held in memory only; a failure counts against the day's attempts.
+
+    Raises:
+        CardRefused: the chip fails passive authentication.
+        CardNotYours: the chip's number is not the account's.
+        FaceMismatch, NoFace, BadPhoto: the live photo does not match the chip's.
+    """
+    person = identity.check_can_prove(session, person_id, PROOF_METHOD, now=now)
+    try:
+        verified = read_card(card)
+    except CardRefused as error:
+        identity.record_failed_proof(session, person.id, PROOF_METHOD, "card_refused", now=now)
+        error.keep = True
+        raise
+    view = identity.person_view(person)
+    if view.document_kind != DocumentKind.HKID.value or view.document_number != verified.number:
+        identity.record_failed_proof(session, person.id, PROOF_METHOD, "card_not_yours",
+                                     now=now)
+        raise CardNotYours(field="card", keep=True)
+    printed = face.encode(verified.photo, field="card")
+    try:
+        live = face.encode(live_photo, field="live_photo")
+    except (face.NoFace, face.BadPhoto) as error:
+        identity.record_failed_proof(session, person.id, PROOF_METHOD, error.code, now=now)
+        error.keep = True
+        raise
+    gap = face.distance(live, printed)
+    if gap > face.THRESHOLD:
+        identity.record_failed_proof(session, person.id, PROOF_METHOD, "face_mismatch", now=now)
+        log.info("echannel.proof_face_mismatch", person=str(person.id), distance=round(gap, 4))
+        raise FaceMismatch(field="live_photo", keep=True)
+    log.info("echannel.proof_matched", person=str(person.id), distance=round(gap, 4))
+    return identity.prove_holder(
+        session, person.id, method=PROOF_METHOD, now=now,
+        details=identity.Details(name_en=verified.name_en, name_zh=verified.name_zh,
+                                 issued_on=verified.issued_on))
 
 
 def withdraw(

@@ -23,6 +23,7 @@ from borderpass.evidence.schemas import (
     PersonFacts,
     TestingOrderView,
     TestResultView,
+    UploadedFactView,
     VaccinationView,
     VenueOrderView,
 )
@@ -243,7 +244,19 @@ def testing_orders_in_force(session: Session, *, now: datetime) -> list[TestingO
 
 
 def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:
-    """Return everything on file about a person."""
+    """Return what is on file about a person, as they may see it.
+
+    Only a proven holder sees evidence from laboratories, registries and officers; a
+    claimed account sees what its own uploads told (and nothing is attached to it anyway:
+    evidence attaches when the holder proves who they are).
+    """
+    uploads = [UploadedFactView(kind=f.kind, place_id=f.place_id,
+                                visit_from=f.visit_from, visit_to=f.visit_to)
+               for f in sorted(repository.checkin_facts_of(session, person_id),
+                               key=lambda fact: fact.visit_from)]
+    if not identity.is_proven(session, person_id):
+        return EvidenceView(tests=[], vaccinations=[], flags=[], uploads=uploads,
+                            assurance="claimed", withheld=True)
     return EvidenceView(
         tests=[TestResultView(specimen_id=t.specimen_id, collected_at=t.collected_at,
                               reported_at=t.reported_at, method=t.method, result=t.result,
@@ -253,4 +266,5 @@ def evidence_of(session: Session, person_id: uuid.UUID) -> EvidenceView:
                       for v in repository.vaccinations_of(session, person_id)],
         flags=[FlagView(id=f.id, kind=f.kind, starts_at=f.starts_at, ends_at=f.ends_at)
                for f in repository.flags_of(session, person_id)],
+        uploads=uploads,
     )

@@ -6,19 +6,21 @@ position (JSON, counted from 1); nothing here touches the database.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from borderpass.identity.documents import InvalidDocumentNumber, normalise
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
+from borderpass.kit.decoding import DecodeError, load_json
 from borderpass.kit.signing import blind_index
+from borderpass.kit.types import FIRST_DAY, LAST_DAY
 
 __all__ = [
     "TEST_FIELDS",
@@ -32,6 +34,9 @@ __all__ = [
 
 TEST_FIELDS = ("specimen_id", "document_kind", "document_number", "collected_at",
                "reported_at", "method", "result", "lab")
+# Columns a batch may leave out. A result's laboratory is the source its API key names;
+# a batch that names one anyway must name that one.
+OPTIONAL_FIELDS = frozenset({"lab"})
 VACCINATION_FIELDS = ("document_kind", "document_number", "dose_number", "product",
                       "vaccinated_on", "provider")
 
@@ -39,6 +44,10 @@ _SPECIMEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/\-]{0,63}")
 _METHODS = {"pcr": "PCR", "rat": "RAT"}
 _RESULTS = {"negative", "positive", "inconclusive"}
 _CLOCK_SKEW = timedelta(minutes=5)
+_DOSE = re.compile(r"[0-9]{1,2}")
+# C0 and C1 control characters, NUL among them, which no field holds (and PostgreSQL's
+# text refuses NUL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class BatchFormatError(ValueError):
@@ -72,9 +81,9 @@ def read_rows(
     limit = get_settings().ingest_max_rows
     if media == "json":
         try:
-            document = json.loads(content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BatchFormatError(f"not valid JSON: {error}") from None
+            document = load_json(content.removeprefix(codecs.BOM_UTF8))
+        except DecodeError as error:
+            raise BatchFormatError(f"not valid JSON: {error.reason}") from None
         items = document.get(items_key) if isinstance(document, dict) else document
         if not isinstance(items, list):
             raise BatchFormatError(f"expected a list, or an object with a list under {items_key!r}")
@@ -88,14 +97,24 @@ def read_rows(
     except UnicodeDecodeError:
         raise BatchFormatError("the CSV is not UTF-8 text") from None
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from _csv_rows(reader, fields, limit)
+    except csv.Error as error:  # a field longer than the csv module's limit
+        raise BatchFormatError(f"line {reader.line_num}: {error}") from None
+
+
+def _csv_rows(
+    reader: Any, fields: tuple[str, ...], limit: int
+) -> Iterator[tuple[int, dict[str, Any]]]:
     header = next(reader, None)
     if header is None:
         raise BatchFormatError("the CSV is empty: a header line is needed")
     names = [name.strip().lower() for name in header]
-    missing = [name for name in fields if name not in names]
+    missing = [name for name in fields if name not in names and name not in OPTIONAL_FIELDS]
     if missing:
         raise BatchFormatError(f"the header lacks the column(s): {', '.join(missing)}",
                                field=missing[0])
+    fields = tuple(name for name in fields if name in names)
     positions = [names.index(name) for name in fields]
     width = len(names)
     for count, values in enumerate(reader, 1):
@@ -119,6 +138,8 @@ def _text(row: dict[str, Any], name: str, *, limit: int) -> str:
     result = str(value).strip()
     if len(result) > limit:
         raise _RowError(name, f"{name} is longer than {limit} characters")
+    if _CONTROL.search(result):
+        raise _RowError(name, f"{name} holds a control character")
     return result
 
 
@@ -132,6 +153,13 @@ def _instant(row: dict[str, Any], name: str) -> datetime:
         from borderpass.kit.clock import HONG_KONG
 
         value = value.replace(tzinfo=HONG_KONG)
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:  # a time in the year 1 or 9999 that UTC puts out of range
+        year = 0
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise _RowError(name, f"{name} must be between the years {FIRST_DAY.year} and "
+                        f"{LAST_DAY.year}")
     return value
 
 
@@ -158,9 +186,10 @@ def make_indexer() -> Callable[[str, str], str]:
 
 
 def test_row(
-    row: dict[str, Any], indexer: Callable[[str, str], str], now: datetime
+    row: dict[str, Any], indexer: Callable[[str, str], str], now: datetime, *, laboratory: str
 ) -> tuple[Any, ...] | Problem:
-    """Validate one test result; return the staged tuple (without line) or a problem."""
+    """Validate one test result from ``laboratory`` (the name of the source whose key sent
+    it); return the staged tuple (without line) or a problem."""
     try:
         kind, index = _common(row, indexer, hk_date(now))
         specimen = _text(row, "specimen_id", limit=64)
@@ -180,10 +209,22 @@ def test_row(
         result = _text(row, "result", limit=16).lower()
         if result not in _RESULTS:
             raise _RowError("result", "result must be negative, positive or inconclusive")
-        lab = _text(row, "lab", limit=128)
+        _same_laboratory(row, laboratory)
     except _RowError as error:
         return error.problem
-    return (specimen, kind, index, collected, reported, method, result, lab)
+    return (specimen, kind, index, collected, reported, method, result, laboratory)
+
+
+def _same_laboratory(row: dict[str, Any], laboratory: str) -> None:
+    """Refuse a row naming a laboratory other than the key's (case and spacing aside)."""
+    named = row.get("lab")
+    if named is None or (isinstance(named, str) and not named.strip()):
+        return
+    given = _text(row, "lab", limit=128)
+    if " ".join(given.split()).casefold() != " ".join(laboratory.split()).casefold():
+        raise _RowError("lab", f"lab names {given!r}, but this API key is {laboratory!r}'s: "
+                        "a laboratory sends only its own results (leave lab empty or give "
+                        "its own name)")
 
 
 def vaccination_row(
@@ -193,7 +234,8 @@ def vaccination_row(
     try:
         kind, index = _common(row, indexer, hk_date(now))
         dose_text = _text(row, "dose_number", limit=2)
-        if not str(dose_text).isdigit() or not 1 <= int(dose_text) <= 10:
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if not _DOSE.fullmatch(dose_text) or not 1 <= int(dose_text) <= 10:
             raise _RowError("dose_number", "dose_number must be a whole number from 1 to 10")
         product = _text(row, "product", limit=64)
         raw_day = _text(row, "vaccinated_on", limit=10)

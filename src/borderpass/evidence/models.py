@@ -83,6 +83,7 @@ class TestResult(Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     method: Mapped[str] = mapped_column(String(8))
     result: Mapped[str] = mapped_column(String(16))
+    # The name of the source that sent it (``source_id``), for display; never the batch's.
     lab: Mapped[str] = mapped_column(String(128))
     batch_id: Mapped[uuid.UUID] = mapped_column(Uuid)
 

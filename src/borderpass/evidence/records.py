@@ -1,8 +1,8 @@
 """What officers record: health flags, compulsory testing orders, high-risk areas, travel.
 
 Evidence about a document number is kept by its blind index, so it waits for a person not
-yet registered; the handlers here attach it when they are activated and detach it when
-their account is deleted.
+yet registered; the handlers here attach it when a person proves they hold the document
+(a claimed account never gets it) and detach it when their account is deleted.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from borderpass.evidence.models import (
 from borderpass.evidence.schemas import FlagIn, HighRiskAreaIn, TestingOrderIn, TravelRecordIn
 from borderpass.identity import service as identity
 from borderpass.identity.documents import normalise_field
-from borderpass.identity.events import PersonActivated, PersonDeleted
+from borderpass.identity.events import HolderProven, PersonDeleted
 from borderpass.kit.errors import Conflict, InvalidInput, NotFound
 from borderpass.kit.events import publish
 from borderpass.kit.i18n import _
@@ -34,7 +34,7 @@ from borderpass.kit.vault import address_index, document_index
 __all__ = [
     "latest_test_collected",
     "lift_flag",
-    "on_person_activated",
+    "on_holder_proven",
     "on_person_deleted",
     "record_flag",
     "record_high_risk_area",
@@ -62,10 +62,9 @@ def record_flag(session: Session, data: FlagIn, *, officer: uuid.UUID, now: date
     if data.ends_at is not None and data.ends_at <= data.starts_at:
         raise InvalidInput(_("ends_at must be after starts_at."), field="ends_at")
     kind, index = _subject(data.document_kind, data.document_number)
-    person = identity.find_person(session, kind, data.document_number)
+    holder = identity.find_holder(session, kind, data.document_number)
     flag = HealthFlag(
-        doc_kind=kind, doc_index=index,
-        person_id=person.id if person is not None and person.status == "active" else None,
+        doc_kind=kind, doc_index=index, person_id=holder.id if holder is not None else None,
         kind=data.kind, starts_at=data.starts_at, ends_at=data.ends_at,
         recorded_by=officer, recorded_at=now,
     )
@@ -138,10 +137,9 @@ def record_travel(
     if data.at > now:
         raise InvalidInput(_("at cannot be in the future."), field="at")
     kind, index = _subject(data.document_kind, data.document_number)
-    person = identity.find_person(session, kind, data.document_number)
+    holder = identity.find_holder(session, kind, data.document_number)
     record = TravelRecord(
-        doc_kind=kind, doc_index=index,
-        person_id=person.id if person is not None and person.status == "active" else None,
+        doc_kind=kind, doc_index=index, person_id=holder.id if holder is not None else None,
         region_code=data.region_code, at=data.at, source=data.source, recorded_by=officer,
         recorded_at=now,
     )
@@ -152,9 +150,11 @@ def record_travel(
     return record
 
 
-def on_person_activated(session: Session, event: PersonActivated) -> None:
-    """Attach the evidence that waited for a newly activated person's document."""
+def on_holder_proven(session: Session, event: HolderProven) -> None:
+    """Attach the evidence that waited for a document to the person who proved they hold it
+    (detaching it from any other account first), then have their status re-evaluated."""
     repository.attach_person(session, event.person_id, event.doc_kind, event.doc_index)
+    publish(session, EvidenceChanged([event.person_id], "holder_proven", event.now))
 
 
 def on_person_deleted(session: Session, event: PersonDeleted) -> None:

@@ -2,8 +2,8 @@
 
 Batches are staged in a temporary table (COPY on PostgreSQL, executemany on SQLite)
 and moved into place with one ``INSERT … SELECT … ON CONFLICT DO NOTHING``, which
-makes a repeated batch change nothing and attaches rows to registered people by
-their blind index in the same statement.
+makes a repeated batch change nothing and attaches rows to the document's proven holder
+by their blind index in the same statement.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, delete, func, select, text, update
+from sqlalchemy import Uuid, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from borderpass.evidence.models import (
@@ -140,7 +140,7 @@ def bulk_insert(
         f"INSERT INTO {spec.table} (source_id, batch_id, person_id, {names}) "  # noqa: S608
         f"SELECT :source, :batch, p.id, {staged} FROM {spec.staging} s "
         "LEFT JOIN people p ON p.doc_kind = s.doc_kind AND p.doc_index = s.doc_index "
-        "AND p.status = 'active' "
+        "AND p.status = 'active' AND p.assurance = 'proven' "
         f"WHERE true ON CONFLICT ({conflict}) DO NOTHING"
     ).bindparams(bindparam("source", type_=Uuid), bindparam("batch", type_=Uuid))
     result = session.execute(query, {"source": source_id, "batch": batch_id})
@@ -164,12 +164,13 @@ def drop_staging(session: Session, spec: BulkSpec) -> None:
 
 
 def attach_person(session: Session, person_id: uuid.UUID, doc_kind: str, doc_index: str) -> None:
-    """Attach evidence that waited for this document to the person who now has it."""
+    """Attach the evidence of this document to the person who proved they hold it, whoever
+    it was attached to before."""
     for model in (TestResult, Vaccination, HealthFlag, TravelRecord):
         session.execute(
             update(model)
             .where(model.doc_kind == doc_kind, model.doc_index == doc_index,
-                   model.person_id.is_(None))
+                   or_(model.person_id.is_(None), model.person_id != person_id))
             .values(person_id=person_id)
         )
 

@@ -113,12 +113,32 @@ class VaccinationView(BaseModel):
     provider: str
 
 
+class UploadedFactView(BaseModel):
+    """What the person's own uploaded check-ins told: a visit where a case was
+    (``exposure``), or to a venue a compulsory testing order names (``order``)."""
+
+    kind: Literal["exposure", "order"]
+    place_id: str
+    visit_from: Instant
+    visit_to: Instant
+
+
 class EvidenceView(BaseModel):
-    """Everything on file about one person."""
+    """What is on file about one person, as they may see it.
+
+    A claimed account (identity not proven) sees only what it uploaded itself: the
+    results, vaccinations and records of laboratories, registries and officers are
+    ``withheld`` until the person proves they hold the document.
+    """
 
     tests: list[TestResultView]
     vaccinations: list[VaccinationView]
     flags: list[FlagView]
+    uploads: list[UploadedFactView] = Field(default_factory=list)
+    assurance: Literal["claimed", "proven"] = "proven"
+    withheld: bool = Field(
+        False, description="True while the identity is not proven: evidence from "
+                           "laboratories, registries and officers is not shown")
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from borderpass.evidence.facts import (
 from borderpass.evidence.records import (
     latest_test_collected,
     lift_flag,
-    on_person_activated,
+    on_holder_proven,
     on_person_deleted,
     record_flag,
     record_high_risk_area,
@@ -54,7 +54,7 @@ __all__ = [
     "ingest",
     "latest_test_collected",
     "lift_flag",
-    "on_person_activated",
+    "on_holder_proven",
     "on_person_deleted",
     "orders_at_venues",
     "purge_checkin_facts",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from borderpass.evidence.ingestion import (
 from borderpass.evidence.models import EvidenceSource, IngestBatch
 from borderpass.evidence.schemas import IngestReport, RowProblem
 from borderpass.identity import service as identity
+from borderpass.kit.collector import collection_paused
 from borderpass.kit.errors import Conflict, InvalidInput, NotFound
 from borderpass.kit.events import publish
 from borderpass.kit.i18n import _
@@ -87,11 +89,31 @@ def ingest(
     Raises:
         BatchRejected: a row or the batch itself is invalid; nothing was written.
     """
+    with collection_paused():  # the batch's rows would stall the process at each pass
+        return _ingest(session, source_id, kind, content, media, now=now, progress=progress)
+
+
+def _ingest(
+    session: Session,
+    source_id: uuid.UUID,
+    kind: str,
+    content: bytes,
+    media: str,
+    *,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
     if kind not in _KINDS:
         raise InvalidInput(_("Unknown evidence kind {kind}."), field="kind", kind=kind[:20])
     if media not in ("csv", "json"):
         raise InvalidInput(_("Send CSV or JSON."), field="content-type")
     spec, fields, items_key, validate = _KINDS[kind]
+    source = repository.get_source(session, source_id)
+    if source is None:
+        raise NotFound(_("There is no such source."))
+    if kind == "tests":
+        # The laboratory of every result is the source whose key sent the batch.
+        validate = partial(test_row, laboratory=source.name)
     indexer = make_indexer()
     problems: list[RowProblem] = []
     seen: dict[tuple[Any, ...], tuple[Any, ...]] = {}

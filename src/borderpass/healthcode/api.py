@@ -12,6 +12,7 @@ from borderpass.healthcode import service
 from borderpass.healthcode.qr import MEDIA_TYPES, qr_image
 from borderpass.healthcode.schemas import CodeView, VerifyRequest, VerifyResult
 from borderpass.healthcode.verifier import Verdict
+from borderpass.identity import service as identity
 from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
 from borderpass.kit.http import DbSession, Now, Writer, read_unit
@@ -30,7 +31,8 @@ def my_code(session: DbSession, now: Now, caller: Resident, writer: Writer) -> C
     issued = service.todays_code(session, caller.id, now=now, writer=writer)
     return CodeView(text=issued.text, colour=issued.colour, issued_at=issued.issued_at,
                     valid_until=issued.valid_until,
-                    status=rules.status_view(issued.status, now=now))
+                    status=rules.status_view(issued.status, now=now),
+                    identity="proven" if identity.is_proven(session, caller.id) else "claimed")
 
 
 @router.get("/health-code.{kind}", response_class=Response,
@@ -101,3 +103,9 @@ def revocations(
 def export(session: DbSession, now: Now) -> dict[str, Any]:
     """Return the trust list and the revocation list in one file for an offline verifier."""
     return service.export(session, now=now)
+
+
+@router.get("/trust-list/rule-set")
+def rule_set(session: DbSession, now: Now) -> dict[str, str]:
+    """Return the rule set in force, signed by the anchor key, for partner jurisdictions."""
+    return service.rule_set_list(session, now=now)

@@ -8,6 +8,7 @@ recipes' ``sign_code``/``read_code``. Everything that reads untrusted input rais
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ CLAIM_HEALTH_CODE = -65537
 PAYLOAD_VERSION = 1
 COLOURS = ("green", "amber", "red")
 _MAX_TEXT = 4096
+_HASH = re.compile(r"[0-9a-f]{32}")
 
 
 class CodeFormatError(Exception):
@@ -51,6 +53,9 @@ class CodeClaims:
     initials: str
     document: str
     document_kind: str
+    original: tuple[str, str] | None = None
+    """For a code converted from a partner's: the partner's jurisdiction and the original
+    code's hash (as on the partner's revocation list)."""
 
 
 def code_hash(code_id: bytes) -> str:
@@ -64,15 +69,18 @@ def _epoch(value: datetime) -> int:
 
 def encode(claims: CodeClaims, key: SigningKey, *, prefix: str, deterministic: bool = False) -> str:
     """Sign claims and return the code text."""
+    body: dict[str, Any] = {
+        "v": PAYLOAD_VERSION, "c": claims.colour, "n": claims.initials,
+        "d": claims.document, "k": claims.document_kind,
+    }
+    if claims.original is not None:
+        body["r"] = {"i": claims.original[0], "h": claims.original[1]}
     return sign_code({
         CLAIM_ISS: claims.issuer,
         CLAIM_EXP: _epoch(claims.valid_until),
         CLAIM_IAT: _epoch(claims.issued_at),
         CLAIM_CTI: claims.code_id,
-        CLAIM_HEALTH_CODE: {
-            "v": PAYLOAD_VERSION, "c": claims.colour, "n": claims.initials,
-            "d": claims.document, "k": claims.document_kind,
-        },
+        CLAIM_HEALTH_CODE: body,
     }, key, prefix=prefix, deterministic=deterministic)
 
 
@@ -133,4 +141,17 @@ def decode_claims(claims: Any) -> CodeClaims:
         initials=_text(body.get("n"), 16),
         document=_text(body.get("d"), 32),
         document_kind=_text(body.get("k"), 16),
+        original=_original(body.get("r")),
     )
+
+
+def _original(value: Any) -> tuple[str, str] | None:
+    """Read the reference of a converted code to the partner's original, if there is one."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"i", "h"}:
+        raise CodeFormatError("bad_claims")
+    digest = _text(value["h"], 32)
+    if not _HASH.fullmatch(digest):
+        raise CodeFormatError("bad_claims")
+    return _text(value["i"], 8), digest

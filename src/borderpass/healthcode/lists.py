@@ -9,10 +9,12 @@ made with the jurisdiction's anchor key.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from borderpass.kit.decoding import DecodeError, load_json
 from borderpass.kit.signing import (
     SigningError,
     SigningKey,
@@ -21,11 +23,18 @@ from borderpass.kit.signing import (
     sign_envelope,
 )
 
-__all__ = ["ListError", "TrustStore", "TrustedKey", "open_list", "sign_list"]
+__all__ = ["Federation", "ListError", "TrustStore", "TrustedKey", "open_list", "sign_list"]
 
 TRUST_LIST = "trust-list"
 REVOCATIONS = "revocations"
+RULE_SET = "rule-set"
+PARTNER_LISTS = "partner-lists"
 _MAX_LIST = 16 * 1024 * 1024
+# A duration in a list (a maximum age, a polling interval) of at most a century, and a
+# sequence number that fits a signed 64-bit column: beyond them is damage, not policy.
+_MAX_SECONDS = 100 * 366 * 86400
+_MAX_SEQUENCE = 2**63 - 1
+_CODE_HASH = re.compile(r"[0-9a-f]{32}")
 
 
 class ListError(Exception):
@@ -66,10 +75,11 @@ def open_list(
     except SigningError as error:  # bad_envelope, wrong_anchor or bad_signature
         raise ListError(_LIST_REASONS.get(error.reason, error.reason)) from None
     try:
-        content = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        content = load_json(payload)
+    except DecodeError:
         raise ListError("bad_list") from None
-    if not isinstance(content, dict) or content.get("type") != kind or content.get("version") != 1:
+    if not isinstance(content, dict) or content.get("type") != kind or (
+            type(content.get("version")) is not int or content["version"] != 1):
         raise ListError("bad_list")
     return content, kid
 
@@ -84,15 +94,33 @@ class TrustedKey:
 
 
 def _instant(value: object) -> datetime:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 40:
         raise ListError("bad_list")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            raise ListError("bad_list")
+        parsed.astimezone(UTC)  # an instant that has no UTC time (year 0 or 10000) is refused
+    except (ValueError, OverflowError):
         raise ListError("bad_list") from None
-    if parsed.tzinfo is None:
-        raise ListError("bad_list")
     return parsed
+
+
+def _whole(value: object, high: int) -> int:
+    """Return a whole number from 0 to ``high`` (JSON's ``true`` is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ListError("bad_list")
+    return value
+
+
+def _seconds(value: object) -> timedelta:
+    return timedelta(seconds=_whole(value, _MAX_SECONDS))
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise ListError("bad_list")
+    return value
 
 
 @dataclass
@@ -120,18 +148,23 @@ class TrustStore:
         content, kid = open_list(envelope, TRUST_LIST, anchor=anchor)
         try:
             keys = {}
-            for item in content["keys"]:
+            items = content["keys"]
+            if not isinstance(items, list):
+                raise ListError("bad_list")
+            for item in items:
+                if not isinstance(item, dict):
+                    raise ListError("bad_list")
                 public = VerifyKey.from_b64(item["public_key"])
                 if item["alg"] != "ES256" or public.kid.hex() != item["kid"]:
                     raise ListError("bad_list")
                 until = item.get("valid_until")
                 keys[public.kid] = TrustedKey(
-                    public.kid, str(item["jurisdiction"]), public, _instant(item["valid_from"]),
-                    _instant(until) if until is not None else None)
-            return cls(anchor=kid, jurisdiction=str(content["jurisdiction"]), keys=keys,
+                    public.kid, _text(item["jurisdiction"]), public,
+                    _instant(item["valid_from"]), _instant(until) if until is not None else None)
+            return cls(anchor=kid, jurisdiction=_text(content["jurisdiction"]), keys=keys,
                        trust_issued_at=_instant(content["issued_at"]),
-                       trust_max_age=timedelta(seconds=int(content["max_age_seconds"])))
-        except (KeyError, TypeError, ValueError, SigningError):
+                       trust_max_age=_seconds(content["max_age_seconds"]))
+        except (KeyError, SigningError):
             raise ListError("bad_list") from None
 
     @classmethod
@@ -151,27 +184,110 @@ class TrustStore:
             ListError: unreadable, badly signed, from another anchor, or not following on.
         """
         content, _kid = open_list(envelope, REVOCATIONS, anchor=self.anchor)
+        # Read the whole list before changing the store: a list refused half-way through
+        # leaves the store as it was.
         try:
-            since, through = int(content["since"]), int(content["through"])
-            if since > self.through:
-                raise ListError("revocations_gap")
-            if since == 0:
-                self.revoked.clear()
-            added = 0
-            for entry in content["entries"]:
-                code = str(entry["hash"])
-                if code not in self.revoked:
-                    added += 1
-                self.revoked[code] = _instant(entry["expires_at"])
+            since = _whole(content["since"], _MAX_SEQUENCE)
+            through = _whole(content["through"], _MAX_SEQUENCE)
             issued = _instant(content["issued_at"])
-            self.revocations_issued_at = issued
-            self.revocations_max_age = timedelta(seconds=int(content["max_age_seconds"]))
-            self.poll_seconds = int(content.get("poll_seconds", self.poll_seconds))
-            self.through = max(self.through, through)
-        except (KeyError, TypeError, ValueError):
+            max_age = _seconds(content["max_age_seconds"])
+            poll = (_whole(content["poll_seconds"], _MAX_SECONDS)
+                    if "poll_seconds" in content else self.poll_seconds)
+            entries = content["entries"]
+            if not isinstance(entries, list):
+                raise ListError("bad_list")
+            revoked: dict[str, datetime] = {}
+            for entry in entries:
+                if not isinstance(entry, dict) or not isinstance(entry["hash"], str) or (
+                        not _CODE_HASH.fullmatch(entry["hash"])):
+                    raise ListError("bad_list")
+                revoked[entry["hash"]] = _instant(entry["expires_at"])
+        except KeyError:
             raise ListError("bad_list") from None
+        if since > self.through:
+            raise ListError("revocations_gap")
+        if since == 0:
+            self.revoked.clear()
+        added = sum(1 for code in revoked if code not in self.revoked)
+        self.revoked.update(revoked)
+        self.revocations_issued_at = issued
+        self.revocations_max_age = max_age
+        self.poll_seconds = poll
+        self.through = max(self.through, through)
         # Entries expire with the codes they name.
         for code, expires in list(self.revoked.items()):
             if expires <= issued:
                 del self.revoked[code]
         return added
+
+    @classmethod
+    def from_partner(cls, entry: object) -> TrustStore:
+        """Build the store of a partner from an entry of the partner lists
+        (docs/formats/partner-lists.md): its trust list as it signed it, checked against
+        the pinned anchor, and the revocations held for it.
+
+        Raises:
+            ListError: the entry is unreadable, or the trust list is badly signed, from
+                another anchor or of another jurisdiction.
+        """
+        if not isinstance(entry, dict):
+            raise ListError("bad_list")
+        try:
+            anchor, jurisdiction = _text(entry["anchor"]), _text(entry["jurisdiction"])
+            store = cls.from_trust_list(entry["trust_list"], anchor=anchor)
+            if store.jurisdiction != jurisdiction or any(
+                    key.jurisdiction != jurisdiction for key in store.keys.values()):
+                raise ListError("wrong_jurisdiction")
+            revocations = entry["revocations"]
+            if not isinstance(revocations, dict) or not isinstance(revocations["entries"], list):
+                raise ListError("bad_list")
+            revoked: dict[str, datetime] = {}
+            for item in revocations["entries"]:
+                if not isinstance(item, dict) or not isinstance(item["hash"], str) or (
+                        not _CODE_HASH.fullmatch(item["hash"])):
+                    raise ListError("bad_list")
+                revoked[item["hash"]] = _instant(item["expires_at"])
+            store.revocations_issued_at = _instant(revocations["issued_at"])
+            store.revocations_max_age = _seconds(revocations["max_age_seconds"])
+            store.through = _whole(revocations["through"], _MAX_SEQUENCE)
+            store.revoked = revoked
+        except KeyError:
+            raise ListError("bad_list") from None
+        return store
+
+
+@dataclass
+class Federation:
+    """What a verifier holds to check our codes and our partners' codes: our store and,
+    by jurisdiction, the store of each partner whose lists we accepted."""
+
+    own: TrustStore
+    partners: dict[str, TrustStore] = field(default_factory=dict)
+
+    def store_for(self, kid: bytes) -> TrustStore | None:
+        """Return the store whose trust list holds ``kid`` (ours first), if any."""
+        if kid in self.own.keys:
+            return self.own
+        return next((store for store in self.partners.values() if kid in store.keys), None)
+
+    @classmethod
+    def from_bundle(cls, bundle: object, *, anchor: str | None = None) -> Federation:
+        """Build a federation from an exported file: our two lists and, when present,
+        the partner lists, which must be signed by the same anchor as our trust list.
+
+        Raises:
+            ListError: a list is unreadable, badly signed or from another anchor.
+        """
+        own = TrustStore.from_bundle(bundle, anchor=anchor)
+        assert isinstance(bundle, dict)  # noqa: S101 - from_bundle checked it
+        partners: dict[str, TrustStore] = {}
+        if bundle.get("partners") is not None:
+            content, _kid = open_list(bundle["partners"], PARTNER_LISTS, anchor=own.anchor)
+            entries = content.get("partners")
+            if not isinstance(entries, list):
+                raise ListError("bad_list")
+            for entry in entries:
+                store = TrustStore.from_partner(entry)
+                partners[store.jurisdiction] = store
+        return cls(own, partners)
+

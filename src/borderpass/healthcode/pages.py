@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from borderpass.evidence import service as evidence
 from borderpass.healthcode import service as healthcode
 from borderpass.healthcode import views
+from borderpass.healthcode.keys import ANCHOR_KEYS, signing_key
 from borderpass.identity.caller import require_page
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
@@ -101,18 +102,23 @@ SCANNER_DECODER = WEB / "static" / "vendor" / "jsQR.js"
 SCANNER_WORKER = WEB / "static" / "js" / "scan-sw.js"
 
 
-def _scan_page(request: Request, status: int = 200, result: views.ScanResult | None = None,
+def _scan_page(request: Request, now: datetime, status: int = 200,
+               result: views.ScanResult | None = None,
                errors: dict[str, str] | None = None) -> Response:
+    # The page names the site's anchor: the scanner on the device refuses lists signed by
+    # any other key, fetched or kept (scan.js).
     return render(request, "officer/scan.html", status=status, result=result,
                   errors=errors or {}, camera_decoder=SCANNER_DECODER.exists(),
                   code_prefix=get_settings().code_prefix, scan_problems=views.SCAN_PROBLEMS,
-                  not_a_code=views.NOT_A_CODE)
+                  not_a_code=views.NOT_A_CODE,
+                  anchor=signing_key(ANCHOR_KEYS, now).kid.hex(),
+                  issuers=views.issuer_texts(locale=page_locale(request)))
 
 
 @router.get("/officer/scan")
-def scan_page(request: Request, _caller: BorderOfficer) -> Response:
+def scan_page(request: Request, now: Now, _caller: BorderOfficer) -> Response:
     """Show the scanner: camera, photo or pasted text."""
-    return _scan_page(request)
+    return _scan_page(request, now)
 
 
 @router.get("/officer/scan-worker.js")
@@ -128,13 +134,13 @@ def scan_worker() -> Response:
 def _scan(request: Request, session: DbSession, now: datetime, text: str) -> Response:
     locale = page_locale(request)
     if not text:
-        return _scan_page(request, 422,
+        return _scan_page(request, now, 422,
                           errors={"code_text": tr(locale, _("Paste the text of a code."))})
     try:
         result = views.verify_scanned(session, text, locale=locale, now=now)
     except BorderpassError as error:
-        return _scan_page(request, error.status, errors={"form": error.render(locale)})
-    return _scan_page(request, result=result)
+        return _scan_page(request, now, error.status, errors={"form": error.render(locale)})
+    return _scan_page(request, now, result=result)
 
 
 @router.post("/officer/scan/text")
@@ -151,13 +157,13 @@ def scan_photo(request: Request, session: DbSession, now: Now, _caller: BorderOf
     upload = form.get("photo")
     locale = page_locale(request)
     if not isinstance(upload, UploadFile):
-        return _scan_page(request, 422,
+        return _scan_page(request, now, 422,
                           errors={"photo": tr(locale, _("Choose a photo of the code."))})
     try:
         text = views.decode_photo(upload.file.read(10 * 1024 * 1024))
     except BorderpassError as error:
-        return _scan_page(request, error.status, errors={error.field or "form":
-                                                         error.render(locale)})
+        return _scan_page(request, now, error.status, errors={error.field or "form":
+                                                              error.render(locale)})
     return _scan(request, session, now, text)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,9 @@ class CodeView(BaseModel):
     issued_at: Instant
     valid_until: Instant
     status: StatusView
+    identity: Literal["claimed", "proven"] = Field(
+        "proven", description="claimed: the holder's identity is not proven, and the status "
+                              "rests only on what they uploaded (the code does not say so)")
 
 
 class VerifyRequest(BaseModel):
@@ -38,4 +41,7 @@ class VerifyResult(BaseModel):
     issuer: str | None
     holder: dict[str, str]
     error: str | None
+    original: dict[str, str] | None = Field(
+        default=None, description="For a code converted from a partner's: the original's "
+                                  "issuer and hash")
     lists: dict[str, Any]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import multiprocessing
@@ -19,22 +18,50 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from borderpass.evidence.events import EvidenceChanged
-from borderpass.healthcode import repository
+from borderpass.healthcode import partners, repository
 from borderpass.healthcode.codec import CodeClaims, code_hash, encode
-from borderpass.healthcode.lists import REVOCATIONS, TRUST_LIST, TrustStore, iso, sign_list
+from borderpass.healthcode.keys import ANCHOR_KEYS, CODE_KEYS, generation, keystore
+from borderpass.healthcode.keys import changed as _changed
+from borderpass.healthcode.keys import signing_key as _key
+from borderpass.healthcode.lists import (
+    REVOCATIONS,
+    TRUST_LIST,
+    Federation,
+    TrustStore,
+    iso,
+    sign_list,
+)
 from borderpass.healthcode.models import CodeRevocation, HealthCode
+from borderpass.healthcode.partners import (
+    Accepted,
+    Converted,
+    HeldLists,
+    ListRefused,
+    accept_lists,
+    anchor_kid,
+    forget_partner,
+    held_lists,
+    held_through,
+    issue_converted,
+    partner_rule_set,
+    partner_sites,
+    rule_set_list,
+)
 from borderpass.healthcode.verifier import Verdict, verify
 from borderpass.identity import service as identity
+from borderpass.identity.events import AccountSuspended
 from borderpass.kit.clock import HONG_KONG, end_of_day, hk_date
 from borderpass.kit.config import get_settings
-from borderpass.kit.errors import Forbidden
+from borderpass.kit.errors import Forbidden, NotFound
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
-from borderpass.kit.signing import KeyStore, SigningKey
+from borderpass.kit.signing import SigningKey
 from borderpass.rules import service as rules
 from borderpass.rules.status import Status
 
 __all__ = [
+    "ANCHOR_KEYS",
+    "CODE_KEYS",
     "CachedVerifier",
     "codes_issued_per_day",
     "DayCount",
@@ -51,11 +78,26 @@ __all__ = [
     "todays_code",
     "trust_store",
     "verify_code",
+    "identity_of_code",
+    "on_account_suspended",
+    # partners' lists and converted codes (healthcode/partners.py)
+    "Accepted",
+    "Converted",
+    "HeldLists",
+    "ListRefused",
+    "accept_lists",
+    "anchor_kid",
+    "federation",
+    "forget_partner",
+    "held_lists",
+    "held_through",
+    "issue_converted",
+    "partner_rule_set",
+    "partner_sites",
+    "rule_set_list",
 ]
 
 log = get_logger(__name__)
-CODE_KEYS = "code"
-ANCHOR_KEYS = "anchor"
 
 
 class NotActive(Forbidden):
@@ -70,21 +112,6 @@ class IssuedCode:
     issued_at: datetime
     valid_until: datetime
     status: Status
-
-
-def keystore() -> KeyStore:
-    """Return the key store named by the settings."""
-    directory = get_settings().key_dir
-    assert directory is not None  # noqa: S101 - settings fill it in
-    return KeyStore(directory)
-
-
-def _key(purpose: str, now: datetime) -> SigningKey:
-    key, generated = keystore().signing_key(purpose, now=now)
-    if generated:
-        log.info("signing.key_generated", purpose=purpose, kid=key.kid.hex(),
-                 directory=str(get_settings().key_dir))
-    return key
 
 
 def _todays_status(session: Session, person_id: uuid.UUID,
@@ -173,11 +200,13 @@ def issue_for_document(session: Session, kind: str, number: str, *, now: datetim
     return issue(session, person.id, now=now)
 
 
-def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reason: str) -> int:
-    """Revoke a person's live codes that are not red; return how many were revoked."""
+def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reason: str,
+                 include_red: bool = False) -> int:
+    """Revoke a person's live codes that are not red (all of them with ``include_red``);
+    return how many were revoked."""
     count = 0
     for code in repository.live_codes(session, person_id, now):
-        if code.colour == "red":
+        if code.colour == "red" and not include_red:
             continue
         code.revoked_at = now
         repository.add(session, CodeRevocation(code_hash=code.code_hash, revoked_at=now,
@@ -301,6 +330,28 @@ def on_evidence_changed(session: Session, event: EvidenceChanged) -> None:
     reevaluate(session, list(event.people), now=event.now)
 
 
+def on_account_suspended(session: Session, event: AccountSuspended) -> None:
+    """Revoke every live code of a suspended account, whatever its colour: the code names
+    a document whose holder is now someone else."""
+    revoke_codes(session, event.person_id, now=event.now, reason="account_suspended",
+                 include_red=True)
+
+
+def identity_of_code(session: Session, code_id_hash: str) -> str | None:
+    """Return the assurance of the account a code was issued to (``claimed`` or
+    ``proven``), as this server knows it; None for a code it did not issue.
+
+    The code itself does not carry it (docs/formats/health-code.md); an online check does.
+    """
+    code = repository.find_code(session, code_id_hash)
+    if code is None:
+        return None
+    try:
+        return identity.get_person(session, code.person_id).assurance
+    except NotFound:
+        return None
+
+
 def trust_list(*, now: datetime) -> dict[str, str]:
     """Return the signed trust list of the jurisdiction's issuer keys."""
     settings = get_settings()
@@ -342,8 +393,14 @@ def revocation_list(session: Session, *, since: int = 0, now: datetime) -> dict[
 
 
 def export(session: Session, *, now: datetime) -> dict[str, Any]:
-    """Return the trust list and the full revocation list together, as a verifier's file."""
-    return {"trust_list": trust_list(now=now), "revocations": revocation_list(session, now=now)}
+    """Return the trust list and the full revocation list together, as a verifier's file,
+    with the partner lists when partners' lists are held (docs/formats/partner-lists.md)."""
+    bundle: dict[str, Any] = {"trust_list": trust_list(now=now),
+                              "revocations": revocation_list(session, now=now)}
+    section = partners.partner_section(session, now=now)
+    if section is not None:
+        bundle["partners"] = section
+    return bundle
 
 
 def trust_store(session: Session, *, now: datetime) -> TrustStore:
@@ -351,20 +408,15 @@ def trust_store(session: Session, *, now: datetime) -> TrustStore:
     return TrustStore.from_bundle(json.loads(json.dumps(export(session, now=now))))
 
 
+def federation(session: Session, *, now: datetime) -> Federation:
+    """Return our trust store and our partners' stores, made from the lists as they are now."""
+    return Federation.from_bundle(json.loads(json.dumps(export(session, now=now))))
+
+
 def verify_code(session: Session, text: str, *, now: datetime) -> Verdict:
-    """Check a code as an offline verifier would, with lists fresh from the database."""
-    return verify(text, trust_store(session, now=now), now=now, prefix=get_settings().code_prefix)
-
-
-# Bumped whenever this process revokes codes or rotates a key, so that a cached verifier
-# rebuilds at once rather than at its next check.
-_changes = itertools.count()
-_generation = next(_changes)
-
-
-def _changed() -> None:
-    global _generation
-    _generation = next(_changes)
+    """Check a code, ours or a partner's, as an offline verifier would, with lists fresh
+    from the database."""
+    return verify(text, federation(session, now=now), now=now, prefix=get_settings().code_prefix)
 
 
 class CachedVerifier:
@@ -372,14 +424,15 @@ class CachedVerifier:
 
     Each ``check_seconds`` at most, ``refresh`` compares the last revocation number and
     the published keys with those the store was built from (one small query and the key
-    index); a revocation or key rotation in this process is seen at once. The store is
+    index); a revocation, key rotation or partner's lists accepted in this process is
+    seen at once, and partners' lists accepted elsewhere at the next check. The store is
     also rebuilt well before its lists would be too old to trust.
     """
 
     def __init__(self, *, check_seconds: float = 1.0, rebuild_seconds: float = 600.0) -> None:
         self.check_seconds = check_seconds
         self.rebuild_seconds = rebuild_seconds
-        self._store: TrustStore | None = None
+        self._store: Federation | None = None
         self._source: tuple[Any, ...] = ()
         self._generation = -1
         self._checked = self._built = -math.inf
@@ -387,7 +440,7 @@ class CachedVerifier:
 
     def stale(self) -> bool:
         """Tell whether ``refresh`` is due (it reads the database, so not on the event loop)."""
-        return (self._store is None or self._generation != _generation
+        return (self._store is None or self._generation != generation()
                 or monotonic() - self._checked >= self.check_seconds)
 
     def refresh(self, session: Session, *, now: datetime) -> None:
@@ -395,16 +448,17 @@ class CachedVerifier:
         with self._lock:
             if not self.stale():
                 return
-            generation = _generation
+            current = generation()
             source = (repository.last_seq(session),
                       tuple((r.kid, r.valid_until) for r in keystore().published(CODE_KEYS,
-                                                                                   now=now)))
+                                                                                   now=now)),
+                      partners.partners_version(session))
             age = monotonic() - self._built
             if self._store is None or source != self._source or age >= self.rebuild_seconds \
-                    or generation != self._generation:
-                self._store = trust_store(session, now=now)
+                    or current != self._generation:
+                self._store = federation(session, now=now)
                 self._source, self._built = source, monotonic()
-            self._generation, self._checked = generation, monotonic()
+            self._generation, self._checked = current, monotonic()
 
     def verify(self, text: str, *, now: datetime) -> Verdict:
         """Check a code against the lists held in memory (``refresh`` first when stale)."""

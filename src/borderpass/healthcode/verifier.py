@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from borderpass.healthcode.codec import CodeFormatError, code_hash, decode_claims, read
-from borderpass.healthcode.lists import TrustStore, iso
+from borderpass.healthcode.lists import Federation, TrustStore, iso
 from borderpass.kit.signing import SigningError, verify_code
 
 __all__ = ["CANNOT_VERIFY", "INVALID", "VALID", "Verdict", "verify"]
@@ -33,6 +33,10 @@ class Verdict:
     issuer: str | None = None
     trust_list_age: float | None = None
     revocation_list_age: float | None = None
+    code_hash: str | None = None
+    """The hash of the code's id (as revocation lists name it), once its signature holds."""
+    original: dict[str, str] | None = None
+    """For a code converted from a partner's: ``{"issuer", "hash"}`` of the original."""
 
     @property
     def valid(self) -> bool:
@@ -48,17 +52,28 @@ class Verdict:
             "issuer": self.issuer,
             "holder": self.holder or {},
             "error": self.reason,
+            "original": self.original,
             "lists": {"trust_list_age_seconds": self.trust_list_age,
                       "revocation_list_age_seconds": self.revocation_list_age},
         }
 
 
-def verify(text: str, store: TrustStore, *, now: datetime, prefix: str = "BPHC1:") -> Verdict:
-    """Check a code offline against a trust store at ``now``.
+def verify(text: str, store: TrustStore | Federation, *, now: datetime,
+           prefix: str = "BPHC1:") -> Verdict:
+    """Check a code offline against a trust store (or a federation of them) at ``now``.
+
+    With a federation, the code is checked with the lists of the jurisdiction whose
+    trust list holds the key that signed it: ours or a partner's.
 
     Returns:
         a verdict; ``reason`` is None only when the code is valid.
     """
+    if isinstance(store, Federation):
+        try:
+            kid = read(text, prefix=prefix).kid
+        except CodeFormatError:
+            kid = b""
+        store = store.store_for(kid) or store.own
     trust_age = (now - store.trust_issued_at).total_seconds()
     revocation_age = (
         (now - store.revocations_issued_at).total_seconds()
@@ -87,6 +102,9 @@ def verify(text: str, store: TrustStore, *, now: datetime, prefix: str = "BPHC1:
         "valid_until": claims.valid_until, "issuer": claims.issuer,
         "holder": {"initials": claims.initials, "document": claims.document,
                    "document_kind": claims.document_kind},
+        "code_hash": code_hash(claims.code_id),
+        "original": ({"issuer": claims.original[0], "hash": claims.original[1]}
+                     if claims.original is not None else None),
     }
     if claims.issuer != trusted.jurisdiction:
         return verdict(INVALID, "wrong_issuer", **shown)
@@ -98,6 +116,6 @@ def verify(text: str, store: TrustStore, *, now: datetime, prefix: str = "BPHC1:
         return verdict(INVALID, "expired", **shown)
     if revocation_age is None or revocation_age > store.revocations_max_age.total_seconds():
         return verdict(CANNOT_VERIFY, "revocation_list_stale", **shown)
-    if code_hash(claims.code_id) in store.revoked:
+    if shown["code_hash"] in store.revoked:
         return verdict(INVALID, "revoked", **shown)
     return verdict(VALID, None, **shown)

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, cast
+from urllib.parse import quote
 
 from babel.dates import format_datetime
 from sqlalchemy.orm import Session
@@ -33,6 +34,10 @@ __all__ = [
     "ScanResult",
     "code_pdf",
     "decode_photo",
+    "inline_svg",
+    "issuer_texts",
+    "jurisdiction_name",
+    "whose_code",
     "next_steps",
     "refresh_code",
     "scan_problem",
@@ -61,6 +66,10 @@ class CodeCard:
     valid_until: datetime
     reasons: list[str] = field(default_factory=list)  # in the page's language
     next_steps: list[str] = field(default_factory=list)  # in the page's language
+    conversions: list[tuple[str, str]] = field(default_factory=list)
+    """For a green code: (label, address) of each partner's site that converts it."""
+    identity_proven: bool = True
+    """False for a claimed account: the page says the identity is not proven."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,11 @@ class ScanResult:
     document_masked: str
     valid_until: datetime | None
     problem: str | None = None  # in the page's language, when not valid
+    issuer: str | None = None  # whose code it is: "Hong Kong code", in the page's language
+    original: str | None = None  # for a converted code, whose code it was converted from
+    identity: str | None = None
+    """``claimed`` or ``proven``: the holder's identity as this server knows it (the code
+    does not say); None for a code this server did not issue."""
 
 
 # What to do, for each rule of the packaged rule set; a rule set loaded later may name
@@ -111,6 +125,8 @@ SCAN_PROBLEMS = {
                           "one."),
     "revocation_list_stale": _("The revocation list is too old. Connect to the network to "
                                "fetch a new one."),
+    "wrong_anchor": _("The lists were not signed by this site's anchor key. Connect to the "
+                      "network to fetch this site's lists."),
 }
 NOT_A_CODE = _("This is not a health code, or it was not read completely. Scan it again.")
 
@@ -155,8 +171,47 @@ def todays_code(
     except healthcode.NotActive:
         return None
     reasons, steps = _explained(issued, locale=locale, now=now)
+    conversions = []
+    if issued.colour == "green":
+        # The code travels in the address's fragment, which browsers never send to a server.
+        conversions = [(tr(locale, _("Convert to a {jurisdiction} code"),
+                           jurisdiction=jurisdiction_name(jurisdiction, locale=locale)),
+                        f"{site}/convert#code={quote(issued.text, safe='')}")
+                       for jurisdiction, site in healthcode.partner_sites(session)]
     return CodeCard(colour=cast(Colour, issued.colour), qr_svg=_inline_svg(issued.text),
-                    valid_until=issued.valid_until, reasons=reasons, next_steps=steps)
+                    valid_until=issued.valid_until, reasons=reasons, next_steps=steps,
+                    conversions=conversions,
+                    identity_proven=identity.is_proven(session, person_id))
+
+
+JURISDICTIONS = {"HK": _("Hong Kong"), "GD": _("Guangdong"), "MO": _("Macau")}
+
+
+def jurisdiction_name(code: str, *, locale: str) -> str:
+    """Name a jurisdiction in the page's language (its code when it has no name here)."""
+    name = JURISDICTIONS.get(code)
+    return tr(locale, name) if name else code
+
+
+def whose_code(code: str, *, locale: str) -> str:
+    """Say whose code it is: "Hong Kong code", in the page's language."""
+    return tr(locale, _("{jurisdiction} code"), jurisdiction=jurisdiction_name(code,
+                                                                              locale=locale))
+
+
+def issuer_texts(*, locale: str) -> dict[str, tuple[str, str]]:
+    """For the scanner on the device: for each jurisdiction with a name here and ours,
+    "Hong Kong code" and "Converted from a Hong Kong code", in the page's language."""
+    codes = {*JURISDICTIONS, get_settings().jurisdiction}
+    return {code: (whose_code(code, locale=locale),
+                   tr(locale, _("Converted from a {code}"),
+                      code=whose_code(code, locale=locale)))
+            for code in sorted(codes)}
+
+
+def inline_svg(text: str) -> str:
+    """Return a code's QR code as an SVG element that scales to the width the page gives it."""
+    return _inline_svg(text)
 
 
 def _inline_svg(text: str) -> str:
@@ -201,18 +256,26 @@ def scan_problem(reason: str | None, *, locale: str) -> str:
 
 
 def verify_scanned(session: Session, text: str, *, locale: str, now: datetime) -> ScanResult:
-    """Verify the text of a scanned code offline."""
+    """Verify the text of a scanned code offline, and say whether this server knows its
+    holder's identity as proven."""
     verdict = healthcode.verify_code(session, text.strip(), now=now)
     holder = verdict.holder or {}
+    known = healthcode.identity_of_code(session, verdict.code_hash) \
+        if verdict.code_hash and verdict.issuer == get_settings().jurisdiction else None
+    issuer = whose_code(verdict.issuer, locale=locale) if verdict.issuer else None
+    original = (tr(locale, _("Converted from a {code}"), code=whose_code(
+        verdict.original["issuer"], locale=locale)) if verdict.original else None)
     if verdict.valid:
         return ScanResult(valid=True, colour=cast(Colour, verdict.colour),
                           initials=holder.get("initials", ""),
                           document_masked=holder.get("document", ""),
-                          valid_until=verdict.valid_until)
+                          valid_until=verdict.valid_until, issuer=issuer, original=original,
+                          identity=known)
     return ScanResult(valid=False, colour=None, initials=holder.get("initials", ""),
                       document_masked=holder.get("document", ""),
                       valid_until=verdict.valid_until,
-                      problem=scan_problem(verdict.reason, locale=locale))
+                      problem=scan_problem(verdict.reason, locale=locale), issuer=issuer,
+                      original=original, identity=known)
 
 
 def decode_photo(content: bytes) -> str:

@@ -13,17 +13,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from borderpass.identity import repository
+from borderpass.identity import repository, throttle
 from borderpass.identity.documents import normalise
 from borderpass.identity.events import PersonDeleted
 from borderpass.identity.models import ApiToken, Person, StaffMember
+from borderpass.identity.proofing import AccountSuspendedError
 from borderpass.identity.schemas import Principal
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorised
 from borderpass.kit.events import publish
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import check_secret, hash_secret
-from borderpass.kit.vault import document_index
 
 __all__ = [
     "RESIDENT_TOKEN_TTL",
@@ -54,6 +54,9 @@ STAFF_ROLES = (
     "venue_operator",
 )
 RESIDENT_TOKEN_TTL = timedelta(days=7)
+# The accounts of one document whose passwords a sign-in may try: the proven holder or
+# the claimed accounts (at most three may be active) and suspended ones.
+_ACCOUNTS_PER_DOCUMENT = 8
 STAFF_TOKEN_TTL = timedelta(hours=12)
 
 
@@ -93,34 +96,69 @@ def _issue_token(
 
 
 def sign_in(
-    session: Session, kind: str, number: str, password: str, *, now: datetime
+    session: Session, kind: str, number: str, password: str, *, now: datetime,
+    address: str | None = None,
 ) -> tuple[Person, str, datetime]:
-    """Sign a resident in with document number and password; return an access token."""
+    """Sign a resident in with document number and password; return an access token.
+
+    Throttled per account and per client ``address`` (see ``identity.throttle``).
+
+    Raises:
+        SignInFailed: wrong number or password (the failure is recorded).
+        AccountLocked: too many failures; an officer must lift the lock.
+        SignInDelayed: too many failures lately; try again after Retry-After.
+    """
     try:
         normalised = normalise(kind, number)
     except InvalidInput:
-        raise SignInFailed() from None
-    person = repository.find_person_by_index(session, kind, document_index(kind, normalised))
-    if person is None or person.status != "active" or not person.password_hash:
+        throttle.guard(session, None, address, now=now)
+        throttle.failed(session, None, address, SignInFailed(), reason="invalid_number",
+                        now=now)
+    account = throttle.resident_account(kind, normalised)
+    throttle.guard(session, account, address, now=now)
+    # A document may have a proven holder or a few claimed accounts (and suspended
+    # ones): the password says which of them is signing in.
+    accounts = [person for person in repository.accounts_for_document(
+        session, kind, account.key, ("active", "suspended"), limit=_ACCOUNTS_PER_DOCUMENT)
+        if person.password_hash]
+    if not accounts:
         hash_secret(password)  # the same work either way, so timing tells nothing
-        raise SignInFailed()
-    if not check_secret(password, person.password_hash):
-        raise SignInFailed()
+        throttle.failed(session, account, address, SignInFailed(), reason="no_active_account",
+                        now=now)
+    person = next((person for person in accounts
+                   if check_secret(password, person.password_hash or "")), None)
+    if person is None:
+        throttle.failed(session, account, address, SignInFailed(), reason="wrong_password",
+                        now=now)
+    if person.status == "suspended":
+        raise AccountSuspendedError()
+    if len(accounts) == 1:
+        # With several accounts on one document, one of them signing in must not wipe the
+        # failures of guesses at another's password.
+        throttle.succeeded(session, account)
     token, expires = _issue_token(session, "resident", person.id, "resident", now,
                                   RESIDENT_TOKEN_TTL)
     return person, token, expires
 
 
 def sign_in_staff(
-    session: Session, username: str, password: str, *, now: datetime
+    session: Session, username: str, password: str, *, now: datetime,
+    address: str | None = None,
 ) -> tuple[StaffMember, str, datetime]:
-    """Sign a staff member in; return an access token carrying their role."""
+    """Sign a staff member in; return an access token carrying their role.
+
+    Throttled per account and per client ``address``, as residents are.
+    """
+    account = throttle.staff_account(username)
+    throttle.guard(session, account, address, now=now)
     member = repository.find_staff(session, username)
+    wrong = SignInFailed(_("The user name or password is not correct."))
     if member is None:
         hash_secret(password)
-        raise SignInFailed(_("The user name or password is not correct."))
+        throttle.failed(session, account, address, wrong, reason="no_such_user", now=now)
     if not check_secret(password, member.password_hash):
-        raise SignInFailed(_("The user name or password is not correct."))
+        throttle.failed(session, account, address, wrong, reason="wrong_password", now=now)
+    throttle.succeeded(session, account)
     token, expires = _issue_token(session, "staff", member.id, member.role, now, STAFF_TOKEN_TTL)
     return member, token, expires
 

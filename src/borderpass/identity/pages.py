@@ -4,7 +4,7 @@ registration at a help station. They call the same services as ``identity.api``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -15,9 +15,10 @@ from starlette.datastructures import FormData, UploadFile
 from borderpass.identity import service
 from borderpass.identity.caller import remember_sign_in, require_page, sign_out_page
 from borderpass.identity.schemas import Principal, RegistrationDetails
+from borderpass.kit.clock import HONG_KONG
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError, InvalidInput
-from borderpass.kit.http import DbSession, Now
+from borderpass.kit.http import ClientAddress, DbSession, Now
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     PageForm,
@@ -33,7 +34,7 @@ from borderpass.kit.pages import (
     tr,
 )
 
-__all__ = ["STAFF_HOME", "router"]
+__all__ = ["PROOF_METHODS", "STAFF_HOME", "render_prove_page", "router"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
@@ -244,7 +245,8 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, session: DbSession, now: Now, form: PageForm) -> Response:
+def sign_in(request: Request, session: DbSession, now: Now, form: PageForm,
+            address: ClientAddress) -> Response:
     """Sign a resident in with document number and password."""
     values = text_fields(form, ["document_kind", "document_number", "next"])
     password = form.get("password")
@@ -252,11 +254,15 @@ def sign_in(request: Request, session: DbSession, now: Now, form: PageForm) -> R
     try:
         person, token, _expires = service.sign_in(
             session, values["document_kind"], values["document_number"],
-            password if isinstance(password, str) else "", now=now)
+            password if isinstance(password, str) else "", now=now, address=address)
     except BorderpassError as error:
-        return render(request, "identity/sign_in.html", status=error.status,
-                      next=safe_next(values["next"]), kinds=_kinds(locale, SIGN_IN_KINDS),
-                      values=values, errors={"form": error.render(locale)})
+        # A failed sign-in is kept (it counts towards the delay and the lock).
+        page = render(request, "identity/sign_in.html", status=error.status,
+                      keep_writes=error.keep, next=safe_next(values["next"]),
+                      kinds=_kinds(locale, SIGN_IN_KINDS), values=values,
+                      errors={"form": error.render(locale)})
+        page.headers.update(error.headers)
+        return page
     remember_sign_in(request, token=token, role="resident", kind="resident", name=person.initials)
     return redirect(safe_next(values["next"]))
 
@@ -320,7 +326,169 @@ def help_desk_register(request: Request, session: DbSession, now: Now, caller: H
         return _help_desk_page(request, status=error.status, values=values,
                                errors=error_of(error, locale, FORM_FIELDS))
     return render(request, "identity/help_desk_done.html",
-                  person=service.person_view(person))
+                  person=service.person_view(person), existing=False,
+                  suspended=service.claims_suspended_by(session, person.id))
+
+
+# --- unlocking an account after too many failed sign-ins ----------------------------------
+
+def _unlock_page(request: Request, session: Session, caller: Principal, status: int = 200,
+                 **context: Any) -> Response:
+    return render(request, "identity/unlock.html", status=status,
+                  kinds=_kinds(page_locale(request), SIGN_IN_KINDS),
+                  locks=[lock for lock in service.sign_in_locks(session, officer=caller)
+                         if lock.scope == "resident"], **context)
+
+
+@router.get("/officer/help-desk/unlock")
+def unlock_page(request: Request, session: DbSession, caller: HelpDesk) -> Response:
+    """Show the locked accounts and the form that unlocks one."""
+    return _unlock_page(request, session, caller, values={"document_kind": "hkid"})
+
+
+@router.post("/officer/help-desk/unlock")
+def unlock(request: Request, session: DbSession, now: Now, caller: HelpDesk,
+           form: PageForm) -> Response:
+    """Unlock a resident's account after checking their identity document."""
+    values = text_fields(form, ["document_kind", "document_number"])
+    locale = page_locale(request)
+    if not form.get("documents_checked"):
+        return _unlock_page(request, session, caller, status=422, values=values, errors={
+            "documents_checked": tr(locale, _("Confirm that you have seen the original "
+                                              "identity document."))})
+    try:
+        done = service.unlock(session, kind=values["document_kind"],
+                              number=values["document_number"], officer=caller, now=now)
+    except BorderpassError as error:
+        return _unlock_page(request, session, caller, status=error.status, values=values,
+                            errors=error_of(error, locale, ("document_kind", "document_number")))
+    if done.was_locked:
+        flash(request, _("The account {account} is unlocked: its holder can sign in again."),
+              account=done.account)
+    else:
+        flash(request, _("The account {account} was not locked; its failed sign-ins are "
+                         "forgotten."), account=done.account)
+    return redirect("/officer/help-desk/unlock")
+
+
+# --- proving who holds the document ---------------------------------------------------
+
+PROOF_METHODS = {
+    "card_face": _("the identity card's chip and a live photo of the face"),
+    "help_desk": _("a help desk, with the original card"),
+    "registry_letter": _("the issuing registry's record and a PIN letter"),
+}
+
+
+def render_prove_page(request: Request, session: Session, person_id: uuid.UUID, *,
+                      status: int = 200, keep_writes: bool = False, **context: Any) -> Response:
+    """Show a resident how to prove their identity (or that it is proven)."""
+    person = service.person_view(service.get_person(session, person_id))
+    context.setdefault("values", {})
+    return render(request, "identity/prove.html", status=status, keep_writes=keep_writes,
+                  person=person, chip=person.document_kind in service.CHIP_KINDS,
+                  methods=PROOF_METHODS, **context)
+
+
+@router.get("/account/prove")
+def prove_page(request: Request, session: DbSession, caller: Resident) -> Response:
+    """Show the ways to prove that the resident holds their identity document."""
+    return render_prove_page(request, session, caller.id)
+
+
+@router.post("/account/prove/letter")
+def prove_by_letter(request: Request, session: DbSession, now: Now, caller: Resident,
+                    form: PageForm) -> Response:
+    """Match the account with the issuing registry and send a PIN letter."""
+    values = text_fields(form, ["born_on"])
+    locale = page_locale(request)
+    try:
+        born_on = date.fromisoformat(values["born_on"])
+    except ValueError:
+        return render_prove_page(request, session, caller.id, status=422, values=values,
+                                 errors={"born_on": tr(locale, _("Give a date."))})
+    try:
+        letter = service.request_letter(session, caller.id, born_on=born_on, now=now)
+    except BorderpassError as error:
+        return render_prove_page(request, session, caller.id, status=error.status,
+                                 keep_writes=error.keep, values=values,
+                                 errors=error_of(error, locale, ("born_on",)))
+    flash(request, _("A letter with a PIN is on its way to the address the registry holds. "
+                     "Enter the PIN here before {day}."),
+          day=letter.expires_at.astimezone(HONG_KONG).date().isoformat())
+    return redirect("/account/prove")
+
+
+@router.post("/account/prove/letter/confirm")
+def prove_by_letter_pin(request: Request, session: DbSession, now: Now, caller: Resident,
+                        form: PageForm) -> Response:
+    """Prove the account with the PIN of the registry's letter."""
+    pin = text_fields(form, ["pin"])["pin"].replace(" ", "")
+    locale = page_locale(request)
+    try:
+        if not (len(pin) == 6 and pin.isdigit()):
+            raise InvalidInput(_("The PIN has 6 digits."), field="pin")
+        service.confirm_letter(session, caller.id, pin, now=now)
+    except BorderpassError as error:
+        return render_prove_page(request, session, caller.id, status=error.status,
+                                 keep_writes=error.keep,
+                                 errors=error_of(error, locale, ("pin",)))
+    flash(request, _("Your identity is proven. Your results and vaccinations are shown now."))
+    return redirect("/account")
+
+
+@router.get("/officer/help-desk/prove")
+def help_desk_prove_page(request: Request, _caller: HelpDesk) -> Response:
+    """Show the form that proves an existing account at the help desk."""
+    return render(request, "identity/help_desk_prove.html",
+                  kinds=_kinds(page_locale(request)), values={"document_kind": "hkid"})
+
+
+@router.post("/officer/help-desk/prove")
+def help_desk_prove(request: Request, session: DbSession, now: Now, caller: HelpDesk,
+                    form: PageForm) -> Response:
+    """Prove an existing account: the officer saw the card; the phone names the account."""
+    fields = ("document_kind", "document_number", "phone")
+    values = text_fields(form, fields)
+    locale = page_locale(request)
+    try:
+        proof = service.prove_at_help_desk(
+            session, kind=values["document_kind"], number=values["document_number"],
+            phone=values["phone"], card_checked=bool(form.get("card_checked")),
+            officer=caller.id, now=now)
+    except BorderpassError as error:
+        return render(request, "identity/help_desk_prove.html", status=error.status,
+                      kinds=_kinds(locale), values=values,
+                      errors=error_of(error, locale, (*fields, "card_checked")))
+    person = service.person_view(service.get_person(session, proof.person_id))
+    return render(request, "identity/help_desk_done.html", person=person, existing=True,
+                  suspended=proof.suspended_claims)
+
+
+@router.get("/officer/identity-cases")
+def identity_cases(request: Request, session: DbSession, _caller: HelpDesk,
+                   closed: bool = False) -> Response:
+    """List the claimed accounts suspended because someone proved they hold the document
+    (with the closed cases too, if asked)."""
+    return render(request, "identity/cases.html",
+                  cases=service.list_cases(session, open_only=not closed), showing_all=closed,
+                  methods=PROOF_METHODS)
+
+
+@router.post("/officer/identity-cases/{case_id}/close")
+def close_identity_case(request: Request, case_id: uuid.UUID, session: DbSession, now: Now,
+                        caller: HelpDesk, form: PageForm) -> Response:
+    """Close a case with what the officer found."""
+    note = text_fields(form, ["note"])["note"]
+    locale = page_locale(request)
+    try:
+        service.close_case(session, case_id, officer=caller.id, note=note, now=now)
+    except BorderpassError as error:
+        return render(request, "identity/cases.html", status=error.status,
+                      cases=service.list_cases(session, open_only=True), showing_all=False,
+                      methods=PROOF_METHODS, errors={"form": error.render(locale)})
+    flash(request, _("The case is closed."))
+    return redirect("/officer/identity-cases")
 
 
 # --- staff sign-in and signing out ----------------------------------------------------
@@ -332,17 +500,21 @@ def staff_sign_in_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/staff/sign-in")
-def staff_sign_in(request: Request, session: DbSession, now: Now, form: PageForm) -> Response:
+def staff_sign_in(request: Request, session: DbSession, now: Now, form: PageForm,
+                  address: ClientAddress) -> Response:
     """Sign an officer in and open their start page."""
     values = text_fields(form, ["username", "next"])
     password = form.get("password")
     try:
         member, token, _expires = service.sign_in_staff(
-            session, values["username"], password if isinstance(password, str) else "", now=now)
+            session, values["username"], password if isinstance(password, str) else "", now=now,
+            address=address)
     except BorderpassError as error:
-        return render(request, "staff_sign_in.html", status=error.status,
-                      next=safe_next(values["next"], ""), values=values,
-                      errors={"form": error.render(page_locale(request))})
+        page = render(request, "staff_sign_in.html", status=error.status,
+                      keep_writes=error.keep, next=safe_next(values["next"], ""),
+                      values=values, errors={"form": error.render(page_locale(request))})
+        page.headers.update(error.headers)
+        return page
     remember_sign_in(request, token=token, role=member.role, kind="staff",
                      name=member.display_name)
     return redirect(safe_next(values["next"], STAFF_HOME.get(member.role, "/officer")))

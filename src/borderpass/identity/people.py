@@ -20,17 +20,36 @@ from borderpass.kit.vault import document_index, open_text
 __all__ = [
     "active_people",
     "address_indexes",
+    "find_holder",
     "find_person",
     "get_person",
+    "is_proven",
     "people_at_addresses",
     "person_view",
 ]
 
 
 def find_person(session: Session, kind: str, number: str) -> Person | None:
-    """Find a person by a document number (validated first), through its blind index."""
+    """Find the account that holds a document number (validated first), through its blind
+    index: the proven holder, else the claimed account activated last, else the latest
+    pending or suspended one."""
     normalised = normalise_field(kind, number)
     return repository.find_person_by_index(session, kind, document_index(kind, normalised))
+
+
+def find_holder(session: Session, kind: str, number: str) -> Person | None:
+    """Find the proven holder of a document number (validated first), if there is one.
+
+    Evidence from laboratories, registries and officers goes to this person only.
+    """
+    normalised = normalise_field(kind, number)
+    return repository.proven_holder(session, kind, document_index(kind, normalised))
+
+
+def is_proven(session: Session, person_id: uuid.UUID) -> bool:
+    """Tell whether a person is the active proven holder of their document."""
+    person = repository.get_person(session, person_id)
+    return person is not None and person.status == "active" and person.assurance == "proven"
 
 
 def people_at_addresses(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:
@@ -80,4 +99,7 @@ def person_view(person: Person) -> PersonView:
         address=open_text("person.address", person.address_sealed),
         locale=person.locale,
         activated_at=person.activated_at,
+        assurance=person.assurance,
+        proven_at=person.proven_at,
+        proof_method=person.proof_method,
     )

@@ -18,16 +18,19 @@ from sqlalchemy.orm import Session
 from borderpass.identity import repository
 from borderpass.identity.accounts import RESIDENT_TOKEN_TTL, _issue_token
 from borderpass.identity.documents import DocumentKind, mask, normalise
-from borderpass.identity.events import PersonActivated
 from borderpass.identity.models import ActivationPin, Person, ProofDocument, Registration
 from borderpass.identity.people import get_person
 from borderpass.identity.phones import normalise_phone
+from borderpass.identity.proofing import (
+    MAX_CLAIMED_ACCOUNTS,
+    TooManyClaims,
+    make_proven_at_activation,
+)
 from borderpass.identity.schemas import RegistrationDetails
 from borderpass.kit import outbox
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooLarge
-from borderpass.kit.events import publish
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import check_secret, hash_secret, seal
@@ -37,6 +40,7 @@ __all__ = [
     "AlreadyRegistered",
     "InvalidProof",
     "PinExpired",
+    "PinNotSent",
     "ProofTooLarge",
     "RegistrationExpired",
     "RegistrationNotFound",
@@ -46,6 +50,7 @@ __all__ = [
     "activate",
     "activate_by_officer",
     "detect_proof_type",
+    "fill_activation_pin",
     "get_registration",
     "initials_of",
     "parse_details",
@@ -75,7 +80,8 @@ class RegistrationState(Conflict):
 
 class AlreadyRegistered(Conflict):
     code = "already_registered"
-    message = _("This document is already registered. Sign in instead.")
+    message = _("Someone has already proved that they hold this document. Sign in instead; "
+                "if the document is yours and you cannot, bring it to a help desk.")
 
 
 class InvalidProof(InvalidInput):
@@ -91,6 +97,11 @@ class ProofTooLarge(TooLarge):
 class WrongPin(InvalidInput):
     code = "wrong_pin"
     message = _("The PIN is not correct; {left} attempts left.")
+
+
+class PinNotSent(Conflict):
+    code = "pin_not_sent"
+    message = _("The PIN has not been sent yet. Wait for the message, then enter its PIN.")
 
 
 class PinExpired(Gone):
@@ -215,11 +226,12 @@ def submit_registration(
     checked = _check_details(details, now)
     media_type = detect_proof_type(proof)
     index = document_index(checked.kind, checked.number)
-    existing = repository.find_person_by_index(session, checked.kind, index)
-    if existing is not None:
-        if existing.status == "active":
-            raise AlreadyRegistered(field="document_number")
-        repository.delete_person(session, existing.id)
+    # Only a proven holder closes a document to new registrations. Claimed, pending and
+    # suspended accounts of it stay as they are: a registration never deletes or replaces
+    # one (a pending one expires by itself), and whoever proves they hold the document
+    # wins it (``proofing``).
+    if repository.proven_holder(session, checked.kind, index) is not None:
+        raise AlreadyRegistered(field="document_number")
     person = Person(
         doc_kind=checked.kind.value,
         doc_index=index,
@@ -260,18 +272,11 @@ def submit_registration(
 
 
 def _send_pin(session: Session, registration: Registration, person: Person, now: datetime) -> None:
+    """Queue the activation message; its PIN is made at delivery (``fill_activation_pin``)."""
     settings = get_settings()
-    pin = f"{secrets.randbelow(10**6):06d}"
-    expires = min(now + timedelta(minutes=settings.pin_minutes), registration.expires_at)
-    repository.add(
-        session,
-        ActivationPin(
-            registration_id=registration.id,
-            pin_hash=hash_secret(pin),
-            sent_at=now,
-            expires_at=expires,
-        ),
-    )
+    record = ActivationPin(registration_id=registration.id, pin_hash=None, sent_at=now,
+                           expires_at=registration.expires_at)
+    repository.add(session, record)
     channel = registration.channel or "sms"
     recipient = open_text("person.phone", person.phone_sealed) if channel == "sms" else (
         open_text("person.address", person.address_sealed)
@@ -281,11 +286,38 @@ def _send_pin(session: Session, registration: Registration, person: Person, now:
         channel=channel,
         purpose="activation_pin",
         recipient=recipient,
-        body=f"borderpass: your activation PIN is {pin}. It expires in {settings.pin_minutes} "
-        "minutes. Never share it.",
+        body="borderpass: your activation PIN is {pin}. It expires in "
+        f"{settings.pin_minutes} minutes. Never share it.",
         reference=str(registration.id),
+        secret_ref=str(record.id),
         now=now,
     )
+
+
+def fill_activation_pin(session: Session, secret_ref: str, now: datetime) -> dict[str, str] | None:
+    """Make the PIN of a queued activation message as it is delivered; keep only its hash.
+
+    The PIN lives from now for the configured minutes (never past the registration).
+    Returns None when there is nothing to send any more: the registration was activated,
+    expired or purged, or a newer PIN replaced this one.
+    """
+    record = repository.get_pin(session, uuid.UUID(secret_ref))
+    if record is None or record.used_at is not None:
+        return None
+    registration = repository.get_registration(session, record.registration_id)
+    if registration is None or registration.state != "submitted" \
+            or now >= registration.expires_at:
+        return None
+    latest = repository.latest_pin(session, registration.id)
+    if latest is None or latest.id != record.id:
+        return None
+    pin = f"{secrets.randbelow(10**6):06d}"
+    record.pin_hash = hash_secret(pin)
+    record.expires_at = min(now + timedelta(minutes=get_settings().pin_minutes),
+                            registration.expires_at)
+    record.attempts = 0
+    session.flush()
+    return {"pin": pin}
 
 
 def resend_pin(session: Session, registration_id: uuid.UUID, *, now: datetime) -> Registration:
@@ -307,7 +339,12 @@ def activate(
 ) -> tuple[Person, str, datetime]:
     """Activate a registration with its PIN; return the person and an access token.
 
-    Publishes ``person.activated`` so that evidence waiting for this document attaches.
+    The account is *claimed*: it holds what the person uploads, but no evidence from
+    laboratories, registries or officers until it is proven (``proofing``).
+
+    Raises:
+        AlreadyRegistered: the document has a proven holder by now.
+        TooManyClaims: the document has the most claimed accounts it may have.
     """
     registration = _load_registration(session, registration_id, now)
     if registration.state != "submitted" or registration.person_id is None:
@@ -315,6 +352,8 @@ def activate(
     record = repository.latest_pin(session, registration.id)
     if record is None or record.used_at is not None:
         raise PinExpired()
+    if record.pin_hash is None:
+        raise PinNotSent()
     if now >= record.expires_at:
         raise PinExpired()
     limit = get_settings().pin_attempts
@@ -331,12 +370,16 @@ def activate(
     person = repository.get_person(session, registration.person_id)
     if person is None:  # pragma: no cover - the foreign key keeps them together
         raise RegistrationNotFound()
+    if repository.proven_holder(session, person.doc_kind, person.doc_index) is not None:
+        raise AlreadyRegistered(field="document_number")
+    claimed = repository.count_claimed(session, person.doc_kind, person.doc_index)
+    if claimed >= MAX_CLAIMED_ACCOUNTS:
+        raise TooManyClaims(count=claimed)
     person.status = "active"
+    person.assurance = "claimed"
     person.activated_at = now
     registration.state = "activated"
     session.flush()
-    publish(session, PersonActivated(person.id, person.doc_kind, person.doc_index,
-                                     person.address_index, now))
     token, expires = _issue_token(session, "resident", person.id, "resident", now,
                                   RESIDENT_TOKEN_TTL)
     log.info("registration.activated", registration=str(registration.id), person=str(person.id))
@@ -346,7 +389,11 @@ def activate(
 def activate_by_officer(
     session: Session, registration_id: uuid.UUID, *, officer: uuid.UUID, now: datetime
 ) -> Person:
-    """Activate a registration at a help station after an officer checked the documents."""
+    """Activate a registration at a help station after an officer checked the documents.
+
+    The officer saw the original card, so the account is *proven* at once: evidence
+    waiting for the document attaches, and any claimed account of it is suspended.
+    """
     registration = _load_registration(session, registration_id, now)
     if registration.state != "submitted" or registration.person_id is None:
         raise RegistrationState(state=registration.state)
@@ -355,9 +402,7 @@ def activate_by_officer(
     person.activated_at = now
     registration.state = "activated"
     registration.helped_by = officer
-    session.flush()
-    publish(session, PersonActivated(person.id, person.doc_kind, person.doc_index,
-                                     person.address_index, now))
+    make_proven_at_activation(session, person, officer=officer, now=now)
     log.info("registration.activated", registration=str(registration.id), person=str(person.id),
              officer=str(officer))
     return person

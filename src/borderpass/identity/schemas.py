@@ -14,12 +14,24 @@ from borderpass.kit.types import Day, Instant
 __all__ = [
     "ActivationRequest",
     "ActivationResult",
+    "CaseCloseRequest",
+    "CaseView",
+    "HelpDeskProofRequest",
+    "LetterConfirmRequest",
+    "LetterRequest",
+    "LetterView",
+    "ProofView",
+    "RegistryLoadReport",
+    "RegistryProblem",
     "PersonView",
     "Principal",
     "RegistrationDetails",
     "RegistrationView",
+    "SignInLockView",
     "SignInRequest",
     "TokenView",
+    "UnlockRequest",
+    "UnlockResult",
 ]
 
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z .,'\-]*")
@@ -106,6 +118,11 @@ class PersonView(BaseModel):
     address: str
     locale: str
     activated_at: Instant | None
+    assurance: Literal["claimed", "proven"] = Field(
+        description="claimed: a typed number and an SMS PIN; proven: the card and a live "
+                    "face, a help desk, or the issuing registry and a letter")
+    proven_at: Instant | None = None
+    proof_method: str | None = None
 
 
 class Principal(BaseModel):
@@ -115,3 +132,125 @@ class Principal(BaseModel):
     kind: Literal["resident", "staff", "source", "applicant"]
     id: uuid.UUID
     role: str
+
+
+class SignInLockView(BaseModel):
+    """An account locked after too many failed sign-ins."""
+
+    scope: Literal["resident", "staff"]
+    account: str = Field(description="The masked document number, or the staff user name")
+    failures: int
+    locked_at: Instant
+
+
+class UnlockRequest(BaseModel):
+    """The account to unlock: a resident's document, a staff user name, or (to end its
+    delay) a client address; exactly one of them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    document_kind: str | None = Field(default=None, max_length=16)
+    document_number: str | None = Field(default=None, max_length=64)
+    username: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=128)
+
+
+class UnlockResult(BaseModel):
+    """What lifting a lock did."""
+
+    scope: Literal["resident", "staff", "address"]
+    account: str = Field(description="The masked document number, user name or address")
+    was_locked: bool
+    failures_cleared: int
+    at: Instant
+
+
+# --- proving who holds a document --------------------------------------------------------
+
+
+class ProofView(BaseModel):
+    """An account's level of assurance after a proof."""
+
+    person_id: uuid.UUID
+    assurance: Literal["claimed", "proven"]
+    proof_method: str | None
+    proven_at: Instant | None
+    suspended_claims: int = Field(
+        0, description="Other accounts that claimed the document and are now suspended")
+
+
+class LetterRequest(BaseModel):
+    """Ask for a PIN letter: the date of birth must match the issuing registry's record
+    (with the account's name and date of issue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    born_on: Day
+
+
+class LetterView(BaseModel):
+    """A PIN letter on its way to the address the issuing registry holds."""
+
+    id: uuid.UUID
+    sent_at: Instant
+    expires_at: Instant
+    channel: Literal["letter"] = "letter"
+
+
+class LetterConfirmRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pin: str = Field(pattern=r"^\d{6}$", description="The 6-digit PIN in the letter")
+
+
+class HelpDeskProofRequest(BaseModel):
+    """An officer proves an existing account: the person is at the desk with the card."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    document_kind: DocumentKind
+    document_number: str = Field(min_length=1, max_length=64)
+    phone: str = Field(min_length=4, max_length=32,
+                       description="The account's mobile phone number, as the person gives it")
+    card_checked: bool = Field(description="The officer saw the original card and it matches")
+
+
+class CaseView(BaseModel):
+    """A claimed account suspended because another person proved they hold the document."""
+
+    id: uuid.UUID
+    document_kind: str
+    document_masked: str
+    method: str
+    reason: str
+    opened_at: Instant
+    closed_at: Instant | None
+    note: str | None
+    suspended_person_id: uuid.UUID | None
+    suspended_initials: str | None
+    suspended_phone: str | None = Field(description="Masked")
+    suspended_registered_at: Instant | None
+    suspended_activated_at: Instant | None
+    proven_person_id: uuid.UUID | None
+    proven_initials: str | None
+
+
+class CaseCloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str = Field(min_length=1, max_length=500, description="What the officer found")
+
+
+class RegistryProblem(BaseModel):
+    line: int
+    field: str | None
+    reason: str
+
+
+class RegistryLoadReport(BaseModel):
+    """What a batch of the issuing registry's records changed."""
+
+    registry: str
+    rows: int
+    inserted: int
+    updated: int

@@ -13,7 +13,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BORDERPASS_", extra="ignore")
 
     var_dir: Path = Field(default_factory=_default_var_dir)
+    # "production" refuses what only suits a developer's machine (the mailbox sender).
+    environment: Literal["development", "production"] = "development"
     database_url: str = ""
     jurisdiction: str = "HK"
     log_level: str = "INFO"
@@ -52,11 +54,31 @@ class Settings(BaseSettings):
     registration_minutes: int = 45
     pin_minutes: int = 10
     pin_attempts: int = 5
+
+    # Sign-in throttling, per account and per client address, kept in the database so
+    # that every web process sees the same count. Failures are counted over a sliding
+    # window; from ``sign_in_delay_after`` failures on, each further attempt must wait
+    # (``sign_in_delay_seconds``, times ``sign_in_delay_growth`` for each further failure,
+    # at most ``sign_in_delay_max_seconds``); at ``sign_in_lock_after`` the account is
+    # locked until an officer lifts the lock. A client address is only ever delayed.
+    sign_in_window_seconds: int = Field(default=15 * 60, ge=1)
+    sign_in_delay_after: int = Field(default=5, ge=1)
+    sign_in_delay_seconds: float = Field(default=1.0, gt=0, le=3600)
+    sign_in_delay_growth: float = Field(default=2.0, ge=1, le=10)
+    sign_in_delay_max_seconds: float = Field(default=15 * 60, gt=0, le=24 * 3600)
+    sign_in_lock_after: int = Field(default=10, ge=1)
+    sign_in_address_delay_after: int = Field(default=30, ge=1)
+    # How many proxies in front of the web processes append to X-Forwarded-For: the
+    # client's address is the one that many entries from the right. 0 (the default)
+    # ignores the header and takes the address of the connection.
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
     proof_max_bytes: int = 5 * 1024 * 1024
     ingest_max_rows: int = 2_000_000
     # The largest batch a laboratory or the registry may send in one request.
     ingest_max_bytes: int = Field(default=320 * 1024 * 1024, ge=1024)
-    outbox_sender: str = "borderpass.kit.outbox:LogSender"
+    # The embedded default puts each SMS and letter in a file under var/mailbox/, which
+    # stands in for the resident's phone; production names a real sender.
+    outbox_sender: str = "borderpass.kit.outbox:MailboxSender"
     exposure_list_max_age_seconds: int = 60
 
     # Concurrency of one web process: blocking endpoints run on this many threads, and
@@ -66,6 +88,8 @@ class Settings(BaseSettings):
     threads: int = Field(default=20, ge=1, le=1000)
     db_pool_size: int | None = Field(default=None, ge=1, le=1000)
     db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
+    # How long a request may wait for its turn before it is answered 503 (Retry-After).
+    queue_seconds: float = Field(default=30.0, gt=0, le=600)
 
     key_dir: Path | None = None
     code_prefix: str = "BPHC1:"
@@ -106,6 +130,16 @@ class Settings(BaseSettings):
         return raw
 
     @property
+    def is_production(self) -> bool:
+        """Tell whether these are production settings (declared, or served over HTTPS)."""
+        return self.environment == "production" or self.secure_cookies
+
+    @property
+    def mailbox_dir(self) -> Path:
+        """Where the development sender puts each message (``var/mailbox/``)."""
+        return self.var_dir / "mailbox"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -119,7 +153,7 @@ def _load_or_generate_secrets(path: Path) -> dict[str, str]:
         stored = {}
     for name in _SECRET_NAMES:
         stored.setdefault(name, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(stored, handle, indent=2)

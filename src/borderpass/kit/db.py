@@ -153,9 +153,7 @@ def engine_for(url: str, *, read_only: bool = False, pool_size: int | None = Non
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(path)
         engine = create_engine(url, connect_args={"check_same_thread": False},
                                pool_size=pool_size or 5, max_overflow=pool_size or 10,
                                pool_timeout=pool_timeout or 30)
@@ -173,6 +171,28 @@ def engine_for(url: str, *, read_only: bool = False, pool_size: int | None = Non
     return create_engine(url, pool_size=pool_size or 10, max_overflow=10,
                          pool_timeout=pool_timeout or 30, pool_pre_ping=True,
                          execution_options=options)
+
+
+def _private_database_file(path: str) -> None:
+    """Make the SQLite file readable by its owner only, before SQLite opens it.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode, so all
+    three are 0600; a file an earlier version made readable to others is narrowed too.
+    """
+    import os
+    from pathlib import Path
+
+    database = Path(path)
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not database.exists():
+        # Only a file not there yet is opened here: closing a descriptor of a database
+        # this process already has open would drop the process's POSIX locks on it, and
+        # another process closing its last connection would then delete the WAL in use.
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(path + suffix)
+        if part.exists() and part.stat().st_mode & 0o077:
+            part.chmod(0o600)
 
 
 @lru_cache(maxsize=8)

@@ -51,6 +51,11 @@ class BorderpassError(Exception):
             self.code = code  # type: ignore[misc]  # instances may narrow the class code
         super().__init__(self.render("en"))
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Return the HTTP headers the answer carries besides its body (Retry-After, say)."""
+        return {}
+
     def render(self, locale: str = "en") -> str:
         """Return the message in ``locale`` with its parameters filled in.
 

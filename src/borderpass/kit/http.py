@@ -17,13 +17,15 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from borderpass.kit.clock import utcnow
+from borderpass.kit.config import get_settings
 from borderpass.kit.db import session_factory, unit_of_work
 from borderpass.kit.errors import Unauthorised
 from borderpass.kit.i18n import normalise_locale
 
 __all__ = [
-    "Body", "DbSession", "Now", "Writer", "bearer_token", "get_now", "get_session", "read_unit",
-    "refuse", "request_body", "request_locale", "write_unit",
+    "Body", "ClientAddress", "DbSession", "Now", "Writer", "bearer_token", "client_address",
+    "get_now", "get_session", "read_unit", "refuse", "request_body", "request_locale",
+    "write_unit",
 ]
 
 
@@ -161,6 +163,26 @@ async def bearer_token(
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     raise Unauthorised()
+
+
+async def client_address(request: Request) -> str | None:
+    """Return the caller's network address.
+
+    It is the connection's, unless ``trusted_proxies`` says how many proxies in front of
+    us append to X-Forwarded-For: then it is the entry that many from the right, the
+    address the outermost trusted proxy saw (entries further left are whatever the
+    client sent, so never trusted).
+    """
+    hops = get_settings().trusted_proxies
+    if hops:
+        forwarded = [entry.strip() for header in request.headers.getlist("x-forwarded-for")
+                     for entry in header.split(",") if entry.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:128]
+    return request.client.host if request.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
 def request_locale(request: Request) -> str:

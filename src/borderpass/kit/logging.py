@@ -7,6 +7,7 @@ or addresses.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,7 @@ def configure_logging(
     console.setLevel((stderr_level or level).upper())
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        handlers.append(_private_file_handler(log_file))
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_borderpass", False):
@@ -47,7 +47,7 @@ def configure_logging(
         handler.setFormatter(logging.Formatter("%(message)s"))
         root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("alembic", "httpx", "uvicorn.access"):
+    for noisy in ("alembic", "httpx", "httpx2", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -65,6 +65,15 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=False,
     )
+
+
+def _private_file_handler(log_file: Path) -> logging.FileHandler:
+    """Open the log file for appending, readable by its owner only (0600)."""
+    log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+    if log_file.stat().st_mode & 0o077:
+        log_file.chmod(0o600)
+    return logging.FileHandler(log_file, encoding="utf-8")
 
 
 def get_logger(name: str) -> Any:

@@ -1,15 +1,18 @@
-"""The frame every page shares: templates, language, signed-cookie sessions, CSRF,
-flash messages and form errors. Who is signed in is ``identity.caller``'s part.
+"""The frame every page shares: templates, language, sessions, CSRF, flash messages and
+form errors. Who is signed in is ``identity.caller``'s part.
 
 Pages are server-rendered with Jinja2 and translated with the same gettext catalogs as
-the error messages (``kit.i18n``). The session is a cookie signed with
-``settings.session_key`` (Starlette's ``SessionMiddleware``); it holds the access token
-that the identity service issued at sign-in, so a page authenticates exactly as the
-API does and signing out revokes the token.
+the error messages (``kit.i18n``). The session is kept on the server (``kit.sessions``;
+the cookie holds a random id only); it holds the access token that the identity service
+issued at sign-in, so a page authenticates exactly as the API does and signing out
+revokes the token. A form's CSRF token is derived from the session id under
+``settings.session_key``, so it changes whenever the id does (at sign-in and sign-out).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -27,9 +30,11 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from borderpass.kit.clock import HONG_KONG
+from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError, Forbidden
 from borderpass.kit.http import refuse
 from borderpass.kit.i18n import DEFAULT_LOCALE, LOCALES, _, normalise_locale, translations
+from borderpass.kit.sessions import SessionData
 
 __all__ = [
     "LANGUAGES",
@@ -130,12 +135,30 @@ templates = Environment(
 
 # --- sessions and CSRF -------------------------------------------------
 
+def _csrf_of(session_id: str) -> str:
+    key = get_settings().secret_bytes("session_key")
+    digest = hmac.new(key, b"csrf\0" + session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _expected_csrf(request: Request) -> str | None:
+    session = request.session
+    if isinstance(session, SessionData):
+        return _csrf_of(session.current_id) if session.current_id else None
+    token = session.get("csrf")
+    return token if isinstance(token, str) else None
+
+
 def csrf_token(request: Request) -> str:
-    """Return this session's CSRF token, creating it on first use."""
-    token: str | None = request.session.get("csrf")
+    """Return this session's CSRF token (derived from its id, which it gets now if new)."""
+    session = request.session
+    if isinstance(session, SessionData):
+        return _csrf_of(session.id)
+    # A page rendered outside the session middleware (an error page for a crash).
+    token: str | None = session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
+        session["csrf"] = token
     return token
 
 
@@ -150,7 +173,7 @@ async def csrf_protect(request: Request) -> AsyncIterator[None]:
         return
     form = await request.form()
     try:
-        expected = request.session.get("csrf")
+        expected = _expected_csrf(request)
         given = form.get("csrf_token")
         if not expected or not isinstance(given, str) or not hmac.compare_digest(given, expected):
             raise CsrfFailed()

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from borderpass.kit.booking import Places
 from borderpass.kit.db import Base, UTCDateTime, new_id
 
 __all__ = [
@@ -51,8 +52,8 @@ class Office(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Slot(Base):
-    """An appointment slot with a capacity; ``booked`` never exceeds it."""
+class Slot(Places, Base):
+    """An appointment slot with a capacity; ``booked`` never exceeds it (``kit.booking``)."""
 
     __tablename__ = "permit_slots"
     __table_args__ = (
@@ -61,14 +62,11 @@ class Slot(Base):
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     office_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("permit_offices.id", ondelete="CASCADE"), index=True
     )
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    capacity: Mapped[int] = mapped_column(Integer)
-    booked: Mapped[int] = mapped_column(Integer, default=0)
     published_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

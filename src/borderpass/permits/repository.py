@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from borderpass.kit import booking
 from borderpass.permits.models import (
     Application,
     ApplicationStep,
@@ -28,6 +29,7 @@ __all__ = [
     "decided_between",
     "due_reminders",
     "endorsement_of",
+    "find_endorsement",
     "find_office",
     "get_application",
     "get_office",
@@ -83,36 +85,15 @@ def slots_between(
 def take_place(session: Session, slot_id: uuid.UUID) -> bool:
     """Take one place in a slot if one is free; tell whether it was taken.
 
-    One conditional UPDATE: the database re-checks ``booked < capacity`` on the row it
-    locks, so concurrent bookers cannot both take the last place on PostgreSQL or SQLite.
+    The shared booking engine (``kit.booking``): one conditional UPDATE, so concurrent
+    bookers cannot both take the last place on PostgreSQL or SQLite.
     """
-    result = session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.booked < Slot.capacity)
-        .values(booked=Slot.booked + 1)
-        .execution_options(synchronize_session=False)
-    )
-    assert isinstance(result, CursorResult)  # noqa: S101 - an UPDATE always gives one
-    taken = result.rowcount == 1
-    _refresh(session, slot_id)
-    return taken
+    return booking.take(session, Slot, slot_id)
 
 
 def release_place(session: Session, slot_id: uuid.UUID) -> None:
     """Give one place back to a slot."""
-    session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.booked > 0)
-        .values(booked=Slot.booked - 1)
-        .execution_options(synchronize_session=False)
-    )
-    _refresh(session, slot_id)
-
-
-def _refresh(session: Session, slot_id: uuid.UUID) -> None:
-    slot = session.get(Slot, slot_id)
-    if slot is not None:
-        session.refresh(slot, attribute_names=["booked"])
+    booking.release(session, Slot, slot_id)
 
 
 def get_application(
@@ -232,6 +213,10 @@ def endorsement_of(session: Session, application_id: uuid.UUID) -> Endorsement |
     return session.scalars(
         select(Endorsement).where(Endorsement.application_id == application_id)
     ).one_or_none()
+
+
+def find_endorsement(session: Session, number: str) -> Endorsement | None:
+    return session.scalars(select(Endorsement).where(Endorsement.number == number)).one_or_none()
 
 
 def next_step_seq(session: Session, application_id: uuid.UUID) -> int:

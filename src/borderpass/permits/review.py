@@ -39,12 +39,14 @@ from borderpass.permits.schemas import ApplicationView, DecisionIn, EvidenceMark
 
 __all__ = [
     "REVIEW_STATES",
+    "EndorsementRecord",
     "ReviewDetails",
     "ReviewIncomplete",
     "SupervisorRequired",
     "awaiting_supervisor",
     "decide",
     "decisions_on",
+    "endorsement_record",
     "mark_evidence",
     "review_details",
 ]
@@ -246,3 +248,46 @@ def decisions_on(session: Session, day: date, code: str | None = None) -> list[d
             "endorsement": endorsement.number if endorsement else None,
         })
     return rows
+
+
+@dataclass(frozen=True)
+class EndorsementRecord:
+    """An issued endorsement as a control point checks it: its terms, its holder's
+    document as a blind index (never the number), and the epidemic conditions of the
+    policy on the day it was issued, each in the three languages."""
+
+    number: str
+    kind: str
+    reason: str | None
+    destination: str
+    entries: int
+    valid_from: date
+    valid_until: date
+    stay_days: int
+    holder_kind: str
+    holder_index: str
+    trip_conditions: tuple[dict[str, str], ...]
+    return_conditions: tuple[dict[str, str], ...]
+
+
+def _texts(items: tuple[policies.Text, ...]) -> tuple[dict[str, str], ...]:
+    return tuple({"en": text.en, "zh_Hant": text.zh_Hant, "zh_Hans": text.zh_Hans}
+                 for text in items)
+
+
+def endorsement_record(session: Session, number: str) -> EndorsementRecord | None:
+    """Find an issued endorsement by its number (as printed on the decision letter)."""
+    endorsement = repository.find_endorsement(session, number.strip().upper()[:20])
+    if endorsement is None:
+        return None
+    application = get_application(session, endorsement.application_id)
+    conditions = policies.current().conditions_on(hk_date(endorsement.issued_at))
+    return EndorsementRecord(
+        number=endorsement.number, kind=endorsement.kind, reason=application.reason,
+        destination=endorsement.destination, entries=endorsement.entries,
+        valid_from=endorsement.valid_from, valid_until=endorsement.valid_until,
+        stay_days=endorsement.stay_days, holder_kind="mainland",
+        holder_index=application.applicant_index,
+        trip_conditions=_texts(conditions.trip) if conditions else (),
+        return_conditions=_texts(conditions.return_) if conditions else (),
+    )

@@ -44,12 +44,14 @@ from borderpass.permits.letter import LetterData, letter_data
 from borderpass.permits.policy import policy_view
 from borderpass.permits.review import (
     REVIEW_STATES,
+    EndorsementRecord,
     ReviewDetails,
     ReviewIncomplete,
     SupervisorRequired,
     awaiting_supervisor,
     decide,
     decisions_on,
+    endorsement_record,
     mark_evidence,
     review_details,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "APPLICANT_TOKEN_TTL",
     "ApplicationNotFound",
     "DuplicateApplication",
+    "EndorsementRecord",
     "InvalidPermitNumber",
     "LetterData",
     "OfficeNotFound",
@@ -82,6 +85,7 @@ __all__ = [
     "create_office",
     "decide",
     "decisions_on",
+    "endorsement_record",
     "get_application",
     "letter_data",
     "list_offices",

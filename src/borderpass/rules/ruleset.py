@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -11,9 +10,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from borderpass.kit.decoding import DecodeError
+from borderpass.kit.decoding import load_json as strict_json
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
-from borderpass.rules.certlogic import validate
+from borderpass.rules.certlogic import MAX_DEPTH, validate
 from borderpass.rules.compiler import Compiled, compile_expression
 from borderpass.rules.schemas import LANGUAGES, RuleSetDocument
 
@@ -190,16 +191,22 @@ def compile_rule_set(document: RuleSetDocument) -> RuleSet:
     )
 
 
+# A rule's logic may nest MAX_DEPTH expressions, each an object and its list of operands,
+# inside the document's own few levels.
+_MAX_JSON_DEPTH = 2 * MAX_DEPTH + 8
+
+
 def load_json(content: bytes | str) -> object:
     """Read a rule-set file as JSON.
 
     Raises:
-        InvalidRuleSet: it is not JSON.
+        InvalidRuleSet: it is not JSON (or is JSON no rule set can be: see
+            :func:`borderpass.kit.decoding.load_json`).
     """
     try:
-        return json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidRuleSet(field="document", problem=f"not JSON: {error}") from None
+        return strict_json(content, max_depth=_MAX_JSON_DEPTH)
+    except DecodeError as error:
+        raise InvalidRuleSet(field="document", problem=error.reason) from None
 
 
 def default_document() -> bytes:

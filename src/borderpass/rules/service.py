@@ -22,6 +22,7 @@ from borderpass.rules.ruleset import (
     InvalidRuleSet,
     RuleSet,
     compile_rule_set,
+    default_document,
     default_rule_set,
     load_json,
     parse_rule_set,
@@ -32,6 +33,7 @@ from borderpass.rules.status import Status, evaluate
 __all__ = [
     "InvalidRuleSet",
     "activate",
+    "active_document",
     "active_rule_set",
     "list_rule_sets",
     "load",
@@ -133,6 +135,14 @@ def active_rule_set(session: Session) -> RuleSet:
     if row is None:
         return default_rule_set()
     return _compiled(row.digest, row.document)
+
+
+def active_document(session: Session) -> dict[str, object]:
+    """Return the document of the rule set in force (the packaged one if none is loaded)."""
+    row = repository.active(session, get_settings().jurisdiction)
+    document = json.loads(row.document if row is not None else default_document())
+    assert isinstance(document, dict)  # noqa: S101 - validated when it was loaded
+    return document
 
 
 def status(session: Session, person_id: uuid.UUID, *, now: datetime) -> Status:

@@ -13,11 +13,15 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 import borderpass
 from borderpass.checkin import api as checkin_api
+from borderpass.crossing import api as crossing_api
+from borderpass.crossing import pages as crossing_pages
+from borderpass.crossing import partners_api as crossing_partners_api
+from borderpass.crossing import partners_pages as crossing_partners_pages
 from borderpass.echannel import api as echannel_api
+from borderpass.echannel import pages as echannel_pages
 from borderpass.evidence import api as evidence_api
 from borderpass.evidence import pages as evidence_pages
 from borderpass.healthcode import api as healthcode_api
@@ -30,21 +34,24 @@ from borderpass.kit.errors import BorderpassError, Unauthorised
 from borderpass.kit.http import request_locale
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import configure_logging, get_logger
+from borderpass.kit.outbox import check_sender
 from borderpass.kit.pages import WEB, page_locale, redirect, render, tr
+from borderpass.kit.sessions import ServerSessions
 from borderpass.permits import api as permits_api
 from borderpass.permits import pages as permits_pages
 from borderpass.rules import api as rules_api
 from borderpass.rules import pages as rules_pages
 from borderpass.web import pages
-from borderpass.web.limits import BodyLimit, RequestLog
+from borderpass.web.limits import Admission, BodyLimit, RequestLog
 from borderpass.web.security import SecurityHeaders
 from borderpass.wiring import wire
 
 __all__ = ["PAGE_ROUTERS", "create_app"]
 
 # Every router of HTML pages; each checks the CSRF token of every form it receives.
-PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router,
-                healthcode_pages.router, rules_pages.router, permits_pages.router)
+PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router, echannel_pages.router,
+                healthcode_pages.router, rules_pages.router, permits_pages.router,
+                crossing_partners_pages.router, crossing_pages.router)
 
 log = get_logger(__name__)
 
@@ -68,14 +75,17 @@ def _page_error(request: Request, error: BorderpassError) -> Response:
     if isinstance(error, Unauthorised) and request.method == "GET":
         target = "/staff/sign-in" if request.url.path.startswith("/officer") else "/sign-in"
         return redirect(f"{target}?next={request.url.path}")
-    return _error_page(request, error.status, error.render(page_locale(request)))
+    response = _error_page(request, error.status, error.render(page_locale(request)))
+    response.headers.update(error.headers)
+    return response
 
 
 async def _borderpass_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, BorderpassError)  # noqa: S101 - registered for this type only
     if _is_page(request):
         return _page_error(request, error)
-    return JSONResponse(error.as_json(_locale(request)), status_code=error.status)
+    return JSONResponse(error.as_json(_locale(request)), status_code=error.status,
+                        headers=error.headers)
 
 
 def _field_of(location: tuple[object, ...]) -> str:
@@ -164,6 +174,7 @@ def create_app() -> FastAPI:
     wire()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file, json=settings.log_json)
+    check_sender()  # production refuses the development mailbox, here at start-up
     app = FastAPI(
         lifespan=_lifespan,
         title="borderpass",
@@ -181,24 +192,23 @@ def create_app() -> FastAPI:
     app.include_router(identity_api.router)
     app.include_router(evidence_api.router)
     app.include_router(echannel_api.router)
+    app.include_router(echannel_api.proof_router)
     app.include_router(rules_api.router)
     app.include_router(healthcode_api.router)
     app.include_router(permits_api.router)
     app.include_router(checkin_api.router)
+    app.include_router(crossing_api.router)
+    app.include_router(crossing_partners_api.router)
     for router in PAGE_ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     # Outermost last: headers go on every response, error pages included.
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret_bytes("session_key").hex(),
-        session_cookie="borderpass_session",
-        max_age=settings.session_hours * 3600,
-        same_site="lax",
-        https_only=settings.secure_cookies,
-    )
+    # Pages have server-side sessions (the cookie holds a random id); the API has none.
+    app.add_middleware(ServerSessions, hours=settings.session_hours,
+                       secure=settings.secure_cookies, skip=_NOT_PAGES)
     app.add_middleware(BodyLimit)
+    app.add_middleware(Admission, limit=settings.threads, wait_seconds=settings.queue_seconds)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(RequestLog)
 

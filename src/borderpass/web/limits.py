@@ -9,9 +9,11 @@ naming the limit, through the app's own error handling.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from borderpass.kit.config import get_settings
@@ -19,7 +21,7 @@ from borderpass.kit.errors import TooLarge
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 
-__all__ = ["BodyLimit", "RequestLog", "body_limit"]
+__all__ = ["Admission", "BodyLimit", "RequestLog", "body_limit"]
 
 log = get_logger("borderpass.web")
 MIB = 1024 * 1024
@@ -111,3 +113,46 @@ class RequestLog:
         finally:
             log.info("request", method=scope.get("method"), path=scope.get("path"),
                      status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+# Served without admission: they touch neither a worker thread nor the database.
+_FREE = ("/healthz", "/static/")
+
+
+class Admission:
+    """Let at most ``limit`` requests work at once; the others wait their turn here.
+
+    A request takes worker threads and a database connection step by step (its
+    dependencies, then the endpoint). If more requests started than there are threads,
+    each could hold a connection (or SQLite's write lock) while waiting for a thread that
+    another such request holds, and all would wait. With no more requests inside than
+    threads, each always finds a thread for its next step and a connection in the pool,
+    so requests beyond the limit only queue, cheaply, on the event loop. One that waits
+    longer than ``wait_seconds`` is answered 503 with Retry-After.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int, wait_seconds: float) -> None:
+        self.app = app
+        self.limit = limit
+        self.wait_seconds = wait_seconds
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith(_FREE):
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
+        except TimeoutError:
+            log.warning("request.queue_full", path=scope.get("path"))
+            busy = JSONResponse({"error": {"code": "busy", "message":
+                                           "The service is busy. Try again in a few seconds."}},
+                                status_code=503, headers={"Retry-After": "2"})
+            await busy(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()

@@ -4,6 +4,10 @@ The pages load nothing from other sites: scripts, styles and images all come fro
 ``/static`` on this origin, so the Content Security Policy names no external source and
 allows no inline script. FastAPI's own API documentation (``/docs``, ``/redoc``) loads
 its viewer from a CDN, so those two pages alone are left without the policy.
+
+No answer of the API may be kept by a browser or a proxy: each carries
+``Cache-Control: no-store`` unless its endpoint chose its own caching (a public list
+may). Pages set it themselves (``kit.pages.render``).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class SecurityHeaders:
                 put("referrer-policy", "same-origin")
                 put("permissions-policy", "camera=(self), microphone=(), geolocation=()")
                 put("cross-origin-opener-policy", "same-origin")
+                if path.startswith("/api"):
+                    put("cache-control", "no-store")
                 if self.hsts:
                     put("strict-transport-security", "max-age=31536000; includeSubDomains")
                 message["headers"] = headers

@@ -27,6 +27,7 @@ from borderpass.kit.signing._error import SigningError
 __all__ = ["Chip", "read_chip", "sign_chip"]
 
 _VERSION = 1
+_CHIP_KEYS = {"v", "dg1", "dg2", "sod"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ def sign_chip(details: Mapping[str, Any], photo: bytes, authority: SigningKey) -
     return cbor_encode({"v": _VERSION, "dg1": dg1, "dg2": photo, "sod": sod})
 
 
+def _is_version(value: Any) -> bool:
+    # Not merely equal: CBOR's true and 1.0 are equal to 1 in Python, and are other bytes.
+    return type(value) is int and value == _VERSION
+
+
 def _map(data: Any, reason: str) -> dict[Any, Any]:
     if not isinstance(data, dict):
         raise SigningError(reason)
@@ -71,12 +77,14 @@ def read_chip(chip: bytes, trusted: Mapping[bytes, VerifyKey]) -> Chip:
     Raises:
         SigningError: ``malformed``, ``unknown_key`` (no trusted key has the signer's id),
             ``bad_signature``, ``data_altered`` (a data group does not match its digest)
-            or ``bad_data`` (DG1 is not a map).
+            or ``bad_data`` (DG1 is not a map). ``malformed`` also covers a chip not in
+            CBOR's deterministic encoding, or with anything besides its four fields.
     """
     try:
-        content = _map(cbor_decode(chip), "malformed")
+        # The map around the data groups is not signed: it has one encoding and no more.
+        content = _map(cbor_decode(chip, canonical=True), "malformed")
         dg1, dg2, sod = content.get("dg1"), content.get("dg2"), content.get("sod")
-        if content.get("v") != _VERSION or not (
+        if content.keys() != _CHIP_KEYS or not _is_version(content["v"]) or not (
             isinstance(dg1, bytes) and isinstance(dg2, bytes) and isinstance(sod, bytes)
         ):
             raise SigningError("malformed")
@@ -93,6 +101,8 @@ def read_chip(chip: bytes, trusted: Mapping[bytes, VerifyKey]) -> Chip:
     except SigningError as error:
         raise SigningError("malformed") from error
     hashes = _map(security.get("hashes"), "malformed")
+    if not _is_version(security.get("v")):
+        raise SigningError("malformed")
     if security.get("alg") != "sha-256" or hashes.get(1) != _digest(dg1) or (
         hashes.get(2) != _digest(dg2)
     ):

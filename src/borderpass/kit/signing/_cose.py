@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from borderpass.kit.decoding import DecodeError, b64_decode
 from borderpass.kit.signing._error import SigningError
 
 __all__ = [
@@ -72,16 +74,21 @@ class VerifyKey:
     def from_b64(cls, spki_b64: str) -> VerifyKey:
         """Load a key from base64 SubjectPublicKeyInfo, as trust lists carry it.
 
+        Only one text is accepted for a key: canonical padded base64 of the DER with the
+        point uncompressed (as ``to_b64`` writes it), so that a key has one key id.
+
         Raises:
-            SigningError: ``bad_key`` when it is not a P-256 public key.
+            SigningError: ``bad_key`` when it is not a P-256 public key so written.
         """
         try:
-            der = base64.b64decode(spki_b64, validate=True)
+            der = b64_decode(spki_b64)
             key = serialization.load_der_public_key(der)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        except (DecodeError, ValueError, TypeError, UnsupportedAlgorithm) as error:
             raise SigningError("bad_key", "not a base64 SubjectPublicKeyInfo") from error
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != _CURVE.name:
             raise SigningError("bad_key", "not a P-256 key")
+        if _spki(key) != der:
+            raise SigningError("bad_key", "not the one DER encoding of the key")
         return cls(_key_id(der), key)
 
     @classmethod
@@ -195,16 +202,35 @@ def cbor_encode(value: Any) -> bytes:
     return cbor2.dumps(value, canonical=True)
 
 
-def cbor_decode(data: bytes) -> Any:
-    """Decode one CBOR item.
+def cbor_decode(data: bytes, *, canonical: bool = False) -> Any:
+    """Decode exactly one CBOR item: bytes after it are refused, not ignored.
+
+    Args:
+        canonical: refuse any encoding of the item but the core deterministic one
+            (RFC 8949 section 4.2.1, what ``cbor_encode`` writes), so that what is not
+            covered by a signature has one encoding only.
 
     Raises:
-        SigningError: ``bad_cbor`` for anything that is not a well-formed item.
+        SigningError: ``bad_cbor`` for anything that is not one well-formed item (so
+            encoded).
     """
+    if not isinstance(data, bytes):
+        raise SigningError("bad_cbor", "not bytes")
+    stream = io.BytesIO(data)
     try:
-        return cbor2.loads(data)
+        item = cbor2.CBORDecoder(stream).decode()
     except Exception as error:  # untrusted bytes: any failure of the decoder is the input's
         raise SigningError("bad_cbor", "not well-formed CBOR") from error
+    if stream.tell() != len(data):
+        raise SigningError("bad_cbor", "bytes follow the CBOR item")
+    if canonical:
+        try:
+            again = cbor_encode(item)
+        except Exception as error:  # a value with no deterministic encoding (a cycle ...)
+            raise SigningError("bad_cbor", "not in deterministic encoding") from error
+        if again != data:
+            raise SigningError("bad_cbor", "not in deterministic encoding")
+    return item
 
 
 def _bstr_head(length: int) -> bytes:
@@ -263,14 +289,17 @@ _ABSENT = object()
 @lru_cache(maxsize=64)
 def _protected(protected: bytes) -> tuple[object, object]:
     # A verifier sees the same few protected headers (one per issuer key) again and again.
-    headers = cbor_decode(protected) if protected else {}
+    headers = cbor_decode(protected, canonical=True) if protected else {}
     if not isinstance(headers, dict):
         raise SigningError("bad_cose", "the protected header is not a map")
     return headers.get(_HEADER_ALG), headers.get(_HEADER_KID, _ABSENT)
 
 
 def open_sign1(message: bytes) -> SignedCode:
-    """Read a COSE_Sign1 (tagged or not) without checking its signature.
+    """Read a tagged COSE_Sign1 without checking its signature.
+
+    The message and its protected header must be in CBOR's deterministic encoding, as
+    ``sign1`` writes them: the bytes around the signed payload have one encoding only.
 
     Raises:
         SigningError: ``bad_cbor`` or ``bad_cose`` for bytes that are not a COSE_Sign1 with
@@ -278,11 +307,10 @@ def open_sign1(message: bytes) -> SignedCode:
     """
     if len(message) > _MAX_MESSAGE:
         raise SigningError("bad_cose", "message too large")
-    item = cbor_decode(message)
-    if isinstance(item, cbor2.CBORTag):
-        if item.tag != _SIGN1_TAG:
-            raise SigningError("bad_cose", "not a COSE_Sign1 tag")
-        item = item.value
+    item = cbor_decode(message, canonical=True)
+    if not isinstance(item, cbor2.CBORTag) or item.tag != _SIGN1_TAG:
+        raise SigningError("bad_cose", "not a COSE_Sign1 tag")
+    item = item.value
     if not isinstance(item, list) or len(item) != 4:
         raise SigningError("bad_cose", "a COSE_Sign1 is an array of four")
     protected, unprotected, payload, signature = item
@@ -290,10 +318,16 @@ def open_sign1(message: bytes) -> SignedCode:
             and isinstance(payload, bytes) and isinstance(signature, bytes)):
         raise SigningError("bad_cose", "COSE_Sign1 members have the wrong types")
     alg, kid = _protected(protected)
-    if alg != ES256:
+    if type(alg) is not int or alg != ES256:  # -7.0 equals -7 in Python, not in CBOR
         raise SigningError("unsupported_algorithm", "only ES256 is accepted")
+    # Nothing in the unprotected header is signed: it holds the key id, when the protected
+    # header does not, and nothing else, so that a message has no other encodings.
     if kid is _ABSENT:
-        kid = unprotected.get(_HEADER_KID)
+        if unprotected.keys() != {_HEADER_KID}:
+            raise SigningError("bad_cose", "the unprotected header holds only the key id")
+        kid = unprotected[_HEADER_KID]
+    elif unprotected:
+        raise SigningError("bad_cose", "the unprotected header is not empty")
     if not isinstance(kid, bytes) or not kid:
         raise SigningError("bad_cose", "no key id")
     return SignedCode(kid, payload, signature, _to_be_signed(protected, payload))

@@ -9,8 +9,13 @@ that what it signed stays verifiable until it expires.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,6 +57,9 @@ class KeyRecord:
                    instant("retired_at"), instant("valid_until"))
 
 
+_THREADS = threading.Lock()
+
+
 class KeyStore:
     """The keys under one directory."""
 
@@ -71,13 +79,15 @@ class KeyStore:
         return [KeyRecord.from_json(item) for item in stored]
 
     def _save(self, records: list[KeyRecord]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self._index.with_suffix(".tmp")
-        temporary.write_text(json.dumps([r.as_json() for r in records], indent=2))
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = self._index.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps([r.as_json() for r in records], indent=2))
         temporary.replace(self._index)
 
     def _write_key(self, key: SigningKey) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.directory / f"{key.kid.hex()}.pem"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
@@ -96,8 +106,22 @@ class KeyStore:
         live = [r for r in self.records() if r.purpose == purpose and r.retired_at is None]
         return live[-1] if live else None
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the store for a change: one thread, one process at a time."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with _THREADS:
+            fd = os.open(self.directory / "keys.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
+
     def signing_key(self, purpose: str, *, now: datetime) -> tuple[SigningKey, bool]:
         """Return the current key of ``purpose``, generating the first one if there is none.
+
+        Two requests (or processes) asking at once for a first key get the same one.
 
         Returns:
             the key, and whether it was generated just now.
@@ -105,10 +129,18 @@ class KeyStore:
         record = self.current(purpose)
         if record is not None:
             return self.key(record.kid), False
-        return self.rotate(purpose, now=now, grace=timedelta(0)), True
+        with self._exclusive():
+            record = self.current(purpose)
+            if record is not None:
+                return self.key(record.kid), False
+            return self._rotate(purpose, now=now, grace=timedelta(0)), True
 
     def rotate(self, purpose: str, *, now: datetime, grace: timedelta) -> SigningKey:
         """Make a new key current for ``purpose``; the old one is published for ``grace`` more."""
+        with self._exclusive():
+            return self._rotate(purpose, now=now, grace=grace)
+
+    def _rotate(self, purpose: str, *, now: datetime, grace: timedelta) -> SigningKey:
         key = SigningKey.generate()
         self._write_key(key)
         records = [

@@ -2,6 +2,9 @@
  *
  * - Keeps the last trust list and revocation list on the device (localStorage) and
  *   refreshes them while online, so that codes can be verified offline.
+ * - Pins the site's anchor: the page names the key id that signs this site's lists
+ *   (data-anchor), the device remembers it, and lists signed by any other key are
+ *   refused, whether fetched or kept.
  * - Verifies a code on the device: base45, zlib (DecompressionStream), COSE_Sign1 with
  *   ECDSA P-256 / SHA-256 over the Sig_structure (WebCrypto), the claims, the validity
  *   and the revocation list (docs/formats/health-code.md).
@@ -19,6 +22,14 @@
   var ANCHOR = "borderpass.scanner.anchor";
   var SKEW_MS = 5 * 60 * 1000;
   var prefix = root.dataset.prefix || "BPHC1:";
+  // The anchor the page names wins over one remembered from an earlier page: it is how
+  // the site moves its scanners to a new anchor. A page opened offline comes from the
+  // service worker with the anchor it had when it was kept.
+  if (root.dataset.anchor) { localStorage.setItem(ANCHOR, root.dataset.anchor); }
+
+  function pinnedAnchor() {
+    return root.dataset.anchor || localStorage.getItem(ANCHOR) || "";
+  }
   var lang = document.documentElement.lang || "en";
 
   function say(name, time) {
@@ -186,8 +197,8 @@
 
   function openList(envelope, kind) {
     if (!envelope || envelope.alg !== "ES256") { return Promise.reject(new Error("bad_list")); }
-    var anchor = localStorage.getItem(ANCHOR);
-    if (anchor && anchor !== envelope.kid) { return Promise.reject(new Error("wrong_anchor")); }
+    var anchor = pinnedAnchor();
+    if (!anchor || anchor !== envelope.kid) { return Promise.reject(new Error("wrong_anchor")); }
     var payload = b64decode(envelope.payload);
     return importKey(envelope.key).then(function (key) {
       return es256(key, b64decode(envelope.signature), payload);
@@ -218,7 +229,8 @@
         return openList(bundle.trust_list, "trust-list").then(function () {
           return openList(bundle.revocations, "revocations");
         }).then(function () {
-          if (!localStorage.getItem(ANCHOR)) { localStorage.setItem(ANCHOR, bundle.trust_list.kid); }
+          return bundle.partners ? openList(bundle.partners, "partner-lists") : null;
+        }).then(function () {
           localStorage.setItem(LISTS, JSON.stringify({ fetched_at: Date.now(), bundle: bundle }));
           showListsStatus();
           return bundle;
@@ -236,7 +248,7 @@
     var held = storedLists();
     if (!held) { return Promise.resolve(verdict("cannot_verify", "trust_list_stale")); }
     var now = Date.now();
-    var trust, revocations, message, protectedMap, kid;
+    var trust, revocations, partners, message, protectedMap, kid;
     text = text.trim();
     if (text.indexOf(prefix) !== 0) { return Promise.resolve(verdict("invalid", "bad_prefix")); }
     if (text.length > 4096) { return Promise.resolve(verdict("invalid", "too_long")); }
@@ -245,9 +257,12 @@
       return Promise.resolve(verdict("invalid", "bad_base45"));
     }
     return Promise.all([openList(held.bundle.trust_list, "trust-list"),
-      openList(held.bundle.revocations, "revocations")]).then(function (lists) {
+      openList(held.bundle.revocations, "revocations"),
+      held.bundle.partners ? openList(held.bundle.partners, "partner-lists") : null
+    ]).then(function (lists) {
       trust = lists[0];
       revocations = lists[1];
+      partners = lists[2] ? lists[2].partners : [];
       return inflate(compressed).catch(function () { throw new Error("bad_compression"); });
     }).then(function (cose) {
       message = cborDecode(cose);
@@ -258,10 +273,19 @@
         throw new Error("unsupported_algorithm");
       }
       kid = hex(protectedMap.get(4) || new Uint8Array(0));
+      var trusted = holding(trust, kid);
+      if (!trusted) {
+        // A partner's code is judged with that partner's lists (docs/formats/partner-lists.md).
+        partners.some(function (partner) {
+          var theirs = partnerTrust(partner);
+          trusted = holding(theirs, kid);
+          if (trusted) { trust = theirs; revocations = partner.revocations; }
+          return Boolean(trusted);
+        });
+      }
       if (now - Date.parse(trust.issued_at) > trust.max_age_seconds * 1000) {
         throw new Error("trust_list_stale");
       }
-      var trusted = trust.keys.filter(function (key) { return key.kid === kid; })[0];
       if (!trusted) { throw new Error("unknown_issuer"); }
       return importKey(trusted.public_key).then(function (key) {
         return es256(key, message[3], sigStructure(message[0], message[2]));
@@ -273,10 +297,11 @@
       var cwt = cborDecode(message[2]);
       var code = cwt.get(-65537);
       if (!(code instanceof Map) || code.get("v") !== 1) { throw new Error("bad_claims"); }
+      var original = code.get("r");
       var claims = {
         issuer: cwt.get(1), issuedAt: cwt.get(6) * 1000, validUntil: cwt.get(4) * 1000,
         colour: code.get("c"), initials: code.get("n"), document: code.get("d"),
-        codeId: cwt.get(7)
+        codeId: cwt.get(7), original: original instanceof Map ? original.get("i") : null
       };
       if (claims.issuer !== trusted.jurisdiction) { return verdict("invalid", "wrong_issuer", claims); }
       if (trusted.valid_until && claims.issuedAt > Date.parse(trusted.valid_until)) {
@@ -300,6 +325,28 @@
     });
   }
 
+  function holding(list, kid) {
+    return (list && list.keys || []).filter(function (key) { return key.kid === kid; })[0];
+  }
+
+  // A partner's trust list, as the partner signed it; the partner lists that carry it are
+  // signed by this site's anchor, which checked it against the partner's pinned anchor.
+  function partnerTrust(partner) {
+    try {
+      var list = JSON.parse(new TextDecoder().decode(b64decode(partner.trust_list.payload)));
+      return list.type === "trust-list" && list.jurisdiction === partner.jurisdiction ? list : null;
+    } catch (e) { return null; }
+  }
+
+  function whose(claims) {
+    if (!claims || !claims.issuer) { return ""; }
+    var name = function (prefix, code) {  // data-j-hk is dataset.jHk
+      var letters = String(code).toLowerCase().replace(/[^a-z]/g, "");
+      return root.dataset[prefix + letters.charAt(0).toUpperCase() + letters.slice(1)] || code;
+    };
+    return name("j", claims.issuer) + (claims.original ? " · " + name("o", claims.original) : "");
+  }
+
   function show(found) {
     var box = document.getElementById("device-result");
     var old = document.getElementById("server-result");
@@ -318,6 +365,7 @@
       part("holder").textContent = claims ? claims.initials + " · " + claims.document : "";
       part("detail").textContent = problem(found.reason);
     }
+    part("issuer").textContent = whose(claims);
     var held = storedLists();
     part("source").textContent = held ? say("OnDevice", hkTime(new Date(held.fetched_at))) : "";
     box.dataset.result = found.result;
@@ -434,6 +482,11 @@
 
   root.hidden = false;
   loadDecoder();
+  var kept = storedLists();
+  if (kept && !(kept.bundle && kept.bundle.trust_list &&
+                kept.bundle.trust_list.kid === pinnedAnchor())) {
+    localStorage.removeItem(LISTS);  // signed by another anchor: worth nothing here
+  }
   showListsStatus();
   function refresh() {
     if (navigator.onLine) { fetchLists().catch(showListsStatus); }

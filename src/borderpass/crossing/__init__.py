@@ -1,0 +1,1 @@
+"""Crossing: control points, policy, quota, decisions at the border, partners, conversion."""

@@ -1,0 +1,14 @@
+"""Bounded fuzzing in CI (tests/fuzz/bounded.py) of the code texts, COSE and keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fuzz.bounded import fuzz
+
+
+@pytest.mark.parametrize("name", [
+    "base45", "cose", "health-code", "echannel-token", "card-chip", "keys",
+])
+def test_only_the_decoders_own_error_escapes_and_nothing_changed_is_accepted(name: str) -> None:
+    fuzz(name)
