@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.crossing.instances import Instance, pair, serving
+from tests.web.test_browser import wait_for
 
 CHROMIUM = os.environ.get("BORDERPASS_CHROMIUM") or shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -157,8 +158,8 @@ def test_the_officers_scanner_checks_a_partners_code_on_the_device(
     scanner.locator("#f-password").fill(PASSWORD)
     scanner.locator("main button[type=submit]").click()
     scanner.wait_for_url("**/officer/scan")
-    scanner.wait_for_function(
-        "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
+    wait_for(scanner,
+             "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
     # Offline, on the device: Guangdong's scanner checks Hong Kong's code with Hong Kong's
     # lists, which came with its own, and says whose code it is.
     officer.set_offline(True)

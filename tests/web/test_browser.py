@@ -108,6 +108,18 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+def wait_for(page: Page, expression: str, timeout: float = 15000) -> None:
+    """Wait until a JavaScript expression is true on the page.
+
+    Polled from here with ``evaluate``: Playwright's own ``wait_for_function`` evaluates a
+    string with ``eval``, which the site's Content Security Policy rightly forbids.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"still false after {timeout} ms: {expression}"
+        time.sleep(0.1)
+
+
 def shoot(page: Page, locale: str, name: str) -> None:
     folder = ARTIFACTS / locale
     folder.mkdir(parents=True, exist_ok=True)
@@ -385,9 +397,9 @@ def test_walk_red_code_lab_result_green_code_scanner_and_chart(
 
     # Offline: the page and the lists it fetched earlier are kept on the device.
     scanner.goto(f"{url}/officer/scan")
-    scanner.wait_for_function(
-        "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
-    scanner.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    wait_for(scanner,
+             "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
+    wait_for(scanner, "navigator.serviceWorker.controller !== null", timeout=15000)
     officer.set_offline(True)
     reloaded = scanner.reload()
     assert reloaded is not None and reloaded.from_service_worker  # kept by the worker
@@ -482,8 +494,8 @@ def test_the_scanner_pins_the_site_anchor(browser: Browser, site: dict[str, Any]
     sign_in_staff(scanner, site, "border")
     scanner.wait_for_url("**/officer/scan")
     assert scanner.locator("#scanner").get_attribute("data-anchor") == kid
-    scanner.wait_for_function(
-        "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
+    wait_for(scanner,
+             "localStorage.getItem('borderpass.scanner.lists') !== null", timeout=15000)
     assert scanner.evaluate("localStorage.getItem('borderpass.scanner.anchor')") == kid
     check = "t => window.borderpassScanner.verify(t).then(v => [v.result, v.reason])"
     assert scanner.evaluate(check, text)[0] == "valid"
@@ -509,9 +521,9 @@ def test_the_scanner_pins_the_site_anchor(browser: Browser, site: dict[str, Any]
                      "JSON.stringify({fetched_at: Date.now(), bundle: b})); }",
                      [forged["trust_list"]["kid"], forged])
     scanner.reload()
-    scanner.wait_for_function(
-        f"(JSON.parse(localStorage.getItem('borderpass.scanner.lists') || 'null') || "
-        f"{{bundle: {{trust_list: {{}}}}}}).bundle.trust_list.kid === '{kid}'", timeout=15000)
+    wait_for(scanner,
+             f"(JSON.parse(localStorage.getItem('borderpass.scanner.lists') || 'null') || "
+             f"{{bundle: {{trust_list: {{}}}}}}).bundle.trust_list.kid === '{kid}'", timeout=15000)
     assert scanner.evaluate("localStorage.getItem('borderpass.scanner.anchor')") == kid
     assert scanner.evaluate(check, text)[0] == "valid"
     officer.close()
@@ -543,7 +555,7 @@ def test_camera_reads_and_verifies_a_code(playwright: Playwright, site: dict[str
         page.goto(f"{site['url']}/language/en?next=/staff/sign-in")
         sign_in_staff(page, site, "border")
         page.wait_for_url("**/officer/scan")
-        page.wait_for_function("window.jsQR !== undefined", timeout=10000)
+        wait_for(page, "window.jsQR !== undefined", timeout=10000)
         page.get_by_role("button", name="Start the camera").click()
         result = page.locator("#server-result")
         expect(result).to_contain_text("CTM · A1*****(3)", timeout=20000)
