@@ -94,9 +94,12 @@ def test_apply_book_review_and_approve_in_the_browser(browser: Browser,
     desk.wait_for_url("**/officer/permits")
     desk.goto(f"{site['url']}/officer/permits?office={office}&day={day}")
     shoot(desk, "en", "permits-appointments")
-    desk.get_by_role("link", name=reference.group(0)).click()
+    with desk.expect_navigation():
+        desk.get_by_role("link", name=reference.group(0)).click()
+    desk.wait_for_load_state()
     # Each evidence item is its own form: identity card, permit, notice, relationship.
     items = desk.locator("form:has(input[value=seen])")
+    assert items.count() == 4  # counted on the whole page, not while it still loads
     for index in range(items.count()):
         form = items.nth(index)  # found again on each freshly loaded page
         form.locator("input[value=seen]").check()
