@@ -132,17 +132,17 @@ def decode_claims(claims: Any) -> CodeClaims:
     colour = body.get("c")
     if colour not in COLOURS:
         raise CodeFormatError("bad_claims")
-    return CodeClaims(
-        issuer=_text(claims.get(CLAIM_ISS), 8),
-        code_id=code_id,
-        issued_at=_instant(claims.get(CLAIM_IAT)),
-        valid_until=_instant(claims.get(CLAIM_EXP)),
-        colour=colour,
-        initials=_text(body.get("n"), 16),
-        document=_text(body.get("d"), 32),
-        document_kind=_text(body.get("k"), 16),
-        original=_original(body.get("r")),
-    )
+    issuer: Any = claims.get(CLAIM_ISS)
+    initials: Any = body.get("n")
+    document: Any = body.get("d")
+    kind: Any = body.get("k")
+    # One loop rather than a call per claim: every scan reads these.
+    for value, limit in ((issuer, 8), (initials, 16), (document, 32), (kind, 16)):
+        if type(value) is not str or not 0 < len(value) <= limit:
+            raise CodeFormatError("bad_claims")
+    return CodeClaims(issuer, code_id, _instant(claims.get(CLAIM_IAT)),
+                      _instant(claims.get(CLAIM_EXP)), colour, initials, document, kind,
+                      _original(body.get("r")))
 
 
 def _original(value: Any) -> tuple[str, str] | None:

@@ -307,16 +307,11 @@ def open_sign1(message: bytes) -> SignedCode:
     """
     if len(message) > _MAX_MESSAGE:
         raise SigningError("bad_cose", "message too large")
-    item = cbor_decode(message)
-    if not isinstance(item, cbor2.CBORTag) or item.tag != _SIGN1_TAG:
-        raise SigningError("bad_cose", "not a COSE_Sign1 tag")
-    item = item.value
-    if not isinstance(item, list) or len(item) != 4:
-        raise SigningError("bad_cose", "a COSE_Sign1 is an array of four")
-    protected, unprotected, payload, signature = item
-    if not (isinstance(protected, bytes) and isinstance(unprotected, dict)
-            and isinstance(payload, bytes) and isinstance(signature, bytes)):
-        raise SigningError("bad_cose", "COSE_Sign1 members have the wrong types")
+    members = _split_sign1(message)
+    canonical = members is not None
+    if members is None:
+        members = _decode_sign1(message)
+    protected, unprotected, payload, signature = members
     alg, kid = _protected(protected)
     if type(alg) is not int or alg != ES256:  # -7.0 equals -7 in Python, not in CBOR
         raise SigningError("unsupported_algorithm", "only ES256 is accepted")
@@ -330,12 +325,75 @@ def open_sign1(message: bytes) -> SignedCode:
         raise SigningError("bad_cose", "the unprotected header is not empty")
     if not isinstance(kid, bytes) or not kid:
         raise SigningError("bad_cose", "no key id")
-    # The deterministic encoding, written directly (tag 18 and an array of four are one
-    # byte each): cheaper on every verification than encoding the decoded item again.
-    canonical = b"".join((b"\xd2\x84", _bstr_head(len(protected)), protected,
-                          cbor_encode(unprotected) if unprotected else b"\xa0",
-                          _bstr_head(len(payload)), payload,
-                          _bstr_head(len(signature)), signature))
-    if canonical != message:
+    if not canonical:
         raise SigningError("bad_cbor", "not in deterministic encoding")
     return SignedCode(kid, payload, signature, _to_be_signed(protected, payload))
+
+
+def _bstr_at(message: bytes, at: int) -> tuple[bytes, int] | None:
+    """Read a byte string whose head is in shortest form at ``at``; None if there is none."""
+    if at >= len(message):
+        return None
+    head = message[at]
+    if 0x40 <= head < 0x58:
+        length, at = head - 0x40, at + 1
+    elif head == 0x58 and at + 1 < len(message) and message[at + 1] >= 24:
+        length, at = message[at + 1], at + 2
+    elif head == 0x59 and message[at + 1:at + 2] != b"\x00" and at + 3 <= len(message):
+        length, at = int.from_bytes(message[at + 1:at + 3], "big"), at + 3
+    else:  # longer heads than a message allows, or not a byte string
+        return None
+    end = at + length
+    if end > len(message):
+        return None
+    return message[at:end], end
+
+
+def _split_sign1(message: bytes) -> tuple[bytes, dict[int, bytes], bytes, bytes] | None:
+    """Split a COSE_Sign1 written in deterministic encoding, byte by byte; None otherwise.
+
+    What ``sign1`` writes has one shape: tag 18, an array of four, a byte string, an
+    unprotected header that is empty or holds only a key id, and two byte strings. Reading
+    that shape directly, with each head in its shortest form, both decodes the message
+    and checks its encoding, at a fraction of a general decoder's cost; anything else is
+    left to the general decoder, which says what is wrong.
+    """
+    if not message.startswith(b"\xd2\x84"):
+        return None
+    read = _bstr_at(message, 2)
+    if read is None:
+        return None
+    protected, at = read
+    unprotected: dict[int, bytes] = {}
+    if message[at:at + 1] == b"\xa0":
+        at += 1
+    elif message[at:at + 2] == b"\xa1\x04":
+        read = _bstr_at(message, at + 2)
+        if read is None:
+            return None
+        unprotected[_HEADER_KID], at = read
+    else:
+        return None
+    read = _bstr_at(message, at)
+    if read is None:
+        return None
+    payload, at = read
+    read = _bstr_at(message, at)
+    if read is None or read[1] != len(message):
+        return None
+    return protected, unprotected, payload, read[0]
+
+
+def _decode_sign1(message: bytes) -> tuple[bytes, dict[Any, Any], bytes, bytes]:
+    """Decode a COSE_Sign1 in any CBOR encoding, naming what makes it none."""
+    item = cbor_decode(message)
+    if not isinstance(item, cbor2.CBORTag) or item.tag != _SIGN1_TAG:
+        raise SigningError("bad_cose", "not a COSE_Sign1 tag")
+    item = item.value
+    if not isinstance(item, list) or len(item) != 4:
+        raise SigningError("bad_cose", "a COSE_Sign1 is an array of four")
+    protected, unprotected, payload, signature = item
+    if not (isinstance(protected, bytes) and isinstance(unprotected, dict)
+            and isinstance(payload, bytes) and isinstance(signature, bytes)):
+        raise SigningError("bad_cose", "COSE_Sign1 members have the wrong types")
+    return protected, unprotected, payload, signature
