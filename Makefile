@@ -9,6 +9,11 @@ CATALOGS := src/borderpass/web/translations
 # The scanner's camera QR decoder (npm package jsqr, pinned in package-lock.json), copied
 # to a git-ignored folder the site serves; without npm the camera is said to be unavailable.
 DECODER := src/borderpass/web/static/vendor/jsQR.js
+# The e-Channel app draws its gate QR on the phone (npm package qrcode-generator, pinned
+# the same way), beside the decoder.
+ENCODER := src/borderpass/web/static/vendor/qrcode.js
+# The same `npm ci` installs axe-core (a devDependency, not served), which the
+# accessibility test (tests/web/test_accessibility.py) injects into every page.
 
 .PHONY: run test lint bench setup clean translations vendor
 
@@ -21,10 +26,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) vendor
 
 vendor:
-	@if [ -f $(DECODER) ] && [ $(DECODER) -nt package-lock.json ]; then :; \
+	@if [ -f $(DECODER) ] && [ $(DECODER) -nt package-lock.json ] && [ -f $(ENCODER) ]; then :; \
 	elif command -v npm >/dev/null 2>&1; then \
 		npm ci --no-audit --no-fund --silent && mkdir -p $(dir $(DECODER)) && \
-		cp node_modules/jsqr/dist/jsQR.js $(DECODER); \
+		cp node_modules/jsqr/dist/jsQR.js $(DECODER) && \
+		cp node_modules/qrcode-generator/qrcode.js $(ENCODER); \
 	else echo "npm not found: the scanner's camera decoder is not installed (photo upload" \
 		"and pasted text still work). Install npm and run 'make vendor' to add it."; fi
 
@@ -54,7 +60,7 @@ clean:
 # Message catalogs: extract the marked strings, merge them into each language's .po and
 # compile the .mo files (the site also reads a .po directly when no .mo is up to date).
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --project borderpass \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k _n:1,2 --no-location --sort-output --project borderpass \
 		--copyright-holder "borderpass authors" -o $(CATALOGS)/messages.pot .
 	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching \
 		--ignore-obsolete

@@ -20,6 +20,10 @@ from typer.testing import Result
 _VAR = Path(tempfile.mkdtemp(prefix="borderpass-test-"))
 os.environ["BORDERPASS_VAR_DIR"] = str(_VAR)
 os.environ.setdefault("BORDERPASS_LOG_LEVEL", "INFO")
+# Jobs wait on the in-memory broker until a test runs them (``jobs.drain``): a web process
+# of the tests' own runs none by itself on the shared test database.
+os.environ["BORDERPASS_EMBEDDED_JOBS"] = "false"
+os.environ.pop("BORDERPASS_REDIS_URL", None)  # a test that wants Redis asks for it
 _OWN_SQLITE = "BORDERPASS_TEST_OWN_SQLITE"
 if not os.environ.get("BORDERPASS_DATABASE_URL") or os.environ.get(_OWN_SQLITE):
     # The embedded database, in this process's own folder (each worker has one).

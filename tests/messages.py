@@ -11,7 +11,7 @@ from typing import Any
 
 from borderpass.kit import outbox
 
-__all__ = ["PINS", "Phone", "mailbox", "pin_of", "pin_sent"]
+__all__ = ["PINS", "Phone", "delivered_body", "mailbox", "pin_of", "pin_sent"]
 
 # Every PIN delivered in this test process: the scan at the end of the run looks for them
 # in the logs and the database.
@@ -35,6 +35,13 @@ class Phone:
 # One phone for the process: a message is delivered once, and a test may read its PIN
 # twice.
 _PHONE = Phone()
+
+
+def delivered_body(message_id: uuid.UUID) -> str:
+    """Return the text the phone received for an outbox message (delivered before)."""
+    delivery = _PHONE.received.get(message_id)
+    assert delivery is not None, f"message {message_id} was not delivered"
+    return delivery.body
 
 
 def pin_sent(session: Any, reference: str, *, now: datetime) -> str:

@@ -75,3 +75,21 @@ def test_decide_benchmark_runs(tmp_path: Any) -> None:
     assert set(counts) == {"quarantine_free", "quarantine", "refused"}, line
     assert all(int(count.replace(",", "")) > 0 for count in counts.values()), line
     assert "decisions/s with the database" in line
+
+
+def test_pdf_benchmark_runs(capsys: Any) -> None:
+    from bench import pdf
+
+    pdf.main(1)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("pdf: first document of a process") and "poster" in line, line
+
+
+def test_worldcodes_benchmark_runs(capsys: Any) -> None:
+    from bench import worldcodes
+
+    worldcodes.main(0.05)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("worldcodes: 52 valid DCC cases; "), line
+    assert "bare signature (cryptography)" in line and "python-cwt" in line
+    assert "quickest per message" in line

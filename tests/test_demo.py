@@ -147,3 +147,26 @@ def test_demo_keeps_its_test_fresh(session: Any, now: Any) -> None:
     latest = evidence.latest_test_collected(session, "hkid", "A123456(3)", "negative")
     assert latest == later - timedelta(hours=6)
     assert evidence.latest_test_collected(session, "hkid", "Z437626(A)", "negative") is None
+
+
+def test_demo_opens_a_permits_office_with_slots_for_the_next_14_days(session: Any,
+                                                                     now: Any) -> None:
+    from datetime import timedelta
+
+    from borderpass.demo import load
+    from borderpass.kit.clock import hk_date
+    from borderpass.permits import service as permits
+
+    load(session, now=now)
+    offices = permits.list_offices(session)
+    assert [office.code for office in offices] == ["DG-DEMO"]
+    today = hk_date(now)
+    for offset in range(1, 15):
+        slots = permits.list_slots(session, "DG-DEMO", today + timedelta(days=offset))
+        assert slots, f"no slot {offset} days ahead"
+        assert sum(slot.free for slot in slots) > 0
+    # A later load keeps the next 14 days bookable, and leaves days already set alone.
+    later = now + timedelta(days=3)
+    said = load(session, now=later)
+    assert any("appointment slots at DG-DEMO on 3 of the next 14 days" in line for line in said)
+    assert permits.list_slots(session, "DG-DEMO", hk_date(later) + timedelta(days=14))

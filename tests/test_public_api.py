@@ -30,7 +30,7 @@ def test_all_names_exist(name: str) -> None:
 # sibling on its layer, never anything above (docs/architecture.md draws them).
 LAYERS: dict[str, int] = {
     "kit": 0,
-    "identity": 1,
+    "identity": 1, "worldcodes": 1,
     "evidence": 2, "echannel": 2, "permits": 2,
     "rules": 3, "checkin": 3,
     "healthcode": 4,
@@ -41,7 +41,7 @@ LAYERS: dict[str, int] = {
 }
 ENTRY_POINTS = 8
 DOMAINS = {"identity", "evidence", "rules", "healthcode", "checkin", "echannel", "permits",
-           "crossing"}
+           "crossing", "worldcodes"}
 CRYPTO = ("cryptography.hazmat", "cwt", "cbor2", "jwcrypto", "joserfc", "pycose")
 SOURCES = sorted(SRC.rglob("*.py"))
 

@@ -29,6 +29,7 @@ from borderpass.identity.cli import (
     registrations_app,
     staff_app,
 )
+from borderpass.kit import jobs
 from borderpass.kit.cli import fail, mailbox_note, outbox_app, sessions_app
 from borderpass.kit.clock import utcnow
 from borderpass.kit.config import get_settings
@@ -100,11 +101,13 @@ log = get_logger("borderpass.cli")
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(ctx: typer.Context) -> None:
     wire()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file, json=settings.log_json,
                       stderr_level="WARNING")
+    if jobs.embedded() and settings.embedded_jobs:
+        ctx.call_on_close(_run_sent_jobs)
     if settings.generated_secrets:
         log.info("secrets.embedded", path=str(settings.var_dir / "secrets.json"),
                  secrets=list(settings.generated_secrets),
@@ -115,18 +118,92 @@ def _setup() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=256,
+                                         help="Web processes sharing the port")] = 1,
 ) -> None:
     """Serve the web site and the API."""
     import uvicorn
 
+    from borderpass.kit.metrics import prepare_multiprocess
     from borderpass.web.app import create_app
+    from borderpass.web.health import load_keys
 
-    application = create_app()
+    # Made here, once, so that the workers find them rather than race to make them.
+    load_keys(utcnow())
     typer.echo(f"borderpass on http://{host}:{port}/  (API documentation at /docs)")
     note = mailbox_note()
     if note:
         typer.echo(note)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+        return
+    # Each worker is a fresh interpreter that builds the app itself; what must be shared
+    # (sessions, throttles, used tokens, lists) is in the database, never in a process.
+    prepare_multiprocess(get_settings().var_dir / "prometheus")
+    typer.echo(f"{workers} web processes")
+    if jobs.embedded() and get_settings().embedded_jobs:
+        typer.echo("no BORDERPASS_REDIS_URL: each web process runs the jobs it sends and the "
+                   "periodic ones itself; production runs `borderpass worker` and one "
+                   "`borderpass scheduler` with Redis")
+    # The supervisor replaces a worker that does not answer its ping within this time. A
+    # worker answers only once it has imported the app, which takes a few seconds on a
+    # quiet machine and many more on a busy one: uvicorn's 5 s would replace workers
+    # still starting, again and again.
+    uvicorn.run("borderpass.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", timeout_worker_healthcheck=60)
+
+
+def _run_sent_jobs() -> None:
+    """Without a broker, run the jobs the command sent (a PIN to deliver, people to
+    re-evaluate) before the process ends, so that none is lost with it."""
+    try:
+        jobs.drain(timeout_seconds=60)
+    except TimeoutError:
+        typer.echo("some background jobs did not finish; the server's periodic jobs take "
+                   "over what they leave", err=True)
+
+
+def _need_broker(command: str) -> None:
+    if jobs.embedded():
+        fail(f"{command}: BORDERPASS_REDIS_URL is not set. Without a broker the web process "
+             "(`borderpass serve`) runs the jobs and their schedule itself.")
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    threads: Annotated[int, typer.Option(min=1, max=256, help="Threads per process")] = 8,
+    queue: Annotated[list[str] | None, typer.Option(
+        help=f"Only this queue (repeat for several): {', '.join(jobs.QUEUES)}")] = None,
+) -> None:
+    """Run the background jobs from Redis until stopped (SIGTERM lets running jobs end)."""
+    _need_broker("worker")
+    unknown = sorted(set(queue or ()) - set(jobs.QUEUES))
+    if unknown:
+        fail(f"--queue: no queue named {', '.join(unknown)}; the queues are "
+             f"{', '.join(jobs.QUEUES)}", 2)
+    if not jobs.broker_reachable():
+        fail("worker: the broker at BORDERPASS_REDIS_URL does not answer")
+    typer.echo(f"worker: {processes} process(es) of {threads} thread(s), "
+               f"{len(jobs.jobs())} jobs")
+    jobs.run_worker(processes=processes, threads=threads,
+                    queues=set(queue) if queue else None, setup=wire)
+
+
+@app.command()
+def scheduler() -> None:
+    """Send the periodic jobs (outbox sweep, purges, reminders, partner sync) on schedule.
+
+    Run one; a second one sends nothing twice (each period is claimed in Redis).
+    """
+    _need_broker("scheduler")
+    if not jobs.broker_reachable():
+        fail("scheduler: the broker at BORDERPASS_REDIS_URL does not answer")
+    for name, job in sorted(jobs.jobs().items()):
+        period = job.period()
+        if period is not None:
+            typer.echo(f"{name}: every {period}")
+    jobs.run_scheduler()
 
 
 @db_app.command("upgrade")

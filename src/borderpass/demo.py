@@ -70,6 +70,9 @@ CHAN, LEE, LI = RESIDENTS
 LI_PERMIT = "C98765432"
 QUOTA_PLACES = 50
 QUOTA_DAYS = 7
+PERMIT_OFFICE = "DG-DEMO"
+PERMIT_DAYS = 14
+PERMIT_PLACES = 5
 
 
 def _fresh_tests(session: Session, lab_id: uuid.UUID, now: datetime) -> list[str]:
@@ -99,12 +102,8 @@ def _endorsement(session: Session, now: datetime) -> str:
     """Take LI Zhiqiang's application for an emergency endorsement to visit his critically
     ill brother through the exit-entry hall: booked, evidence seen, approved."""
     officer = identity.staff_principal(session, "exitentry")
-    office = permits.create_office(session, OfficeIn(
-        code="DG-DEMO", name="东莞市出入境接待大厅（示范）", address="东莞市南城区示范路1号"),
-        now=now)
-    slot = permits.publish_slots(session, office.code, SlotsIn(
-        day=hk_date(now) + timedelta(days=1), opens="09:00", closes="09:30", minutes=30,
-        capacity=5), officer=officer, now=now)[0]
+    _permit_office(session, now)
+    slot = permits.list_slots(session, PERMIT_OFFICE, hk_date(now) + timedelta(days=1))[0]
     application, _token, _expires = permits.create_application(session, ApplicationIn(
         mainland_id=LI.number, name=LI.name_zh, phone=LI.phone, permit_number=LI_PERMIT,
         kind="emergency", destination="HK", reason="visit_critically_ill",
@@ -119,6 +118,33 @@ def _endorsement(session: Session, now: datetime) -> str:
     endorsement = permits.application_view(session, application).endorsement
     assert endorsement is not None  # noqa: S101 - an approval issues it
     return endorsement.number
+
+
+def _permit_office(session: Session, now: datetime) -> list[str]:
+    """Keep the demo's exit-entry office open with slots on each of the next
+    ``PERMIT_DAYS`` days, so that an applicant can book at once; return what was added."""
+    said = []
+    if PERMIT_OFFICE not in {office.code for office in permits.list_offices(session)}:
+        permits.create_office(session, OfficeIn(
+            code=PERMIT_OFFICE, name="东莞市出入境接待大厅（示范）",
+            address="东莞市南城区示范路1号"), now=now)
+        said.append(f"exit-entry office {PERMIT_OFFICE}")
+    officer = identity.staff_principal(session, "exitentry")
+    today = hk_date(now)
+    added = 0
+    for offset in range(1, PERMIT_DAYS + 1):
+        day = today + timedelta(days=offset)
+        # A day with slots keeps them (an officer may have changed them or booked).
+        if permits.list_slots(session, PERMIT_OFFICE, day):
+            continue
+        permits.publish_slots(session, PERMIT_OFFICE, SlotsIn(
+            day=day, opens="09:00", closes="12:00", minutes=30, capacity=PERMIT_PLACES),
+            officer=officer, now=now)
+        added += 1
+    if added:
+        said.append(f"appointment slots at {PERMIT_OFFICE} on {added} of the next "
+                    f"{PERMIT_DAYS} days")
+    return said
 
 
 def _upload_checkins(session: Session, person_id: uuid.UUID, now: datetime) -> None:
@@ -205,6 +231,7 @@ def load(session: Session, *, now: datetime) -> list[str]:
             said += [f"{name} has a new negative PCR test collected 6 hours ago"
                      for name in _fresh_tests(session, lab_source.id, now)]
         said += _crossing(session, now)
+        said += _permit_office(session, now)
         return said or ["demo data already loaded"]
     for resident in RESIDENTS:
         registration = identity.start_registration(session, now=now)
@@ -214,7 +241,8 @@ def load(session: Session, *, now: datetime) -> list[str]:
             hrp_number=resident.hrp, will_cross=resident.hrp is not None, phone=resident.phone,
             address=resident.address, password=DEMO_PASSWORD, locale=resident.locale,
         )
-        identity.submit_registration(session, registration.id, details, DEMO_PROOF, now=now)
+        identity.submit_registration(session, registration.id, details, DEMO_PROOF, now=now,
+                                     send_pin=False)
         assert helpdesk_id is not None  # noqa: S101 - created above on first load
         identity.activate_by_officer(session, registration.id, officer=helpdesk_id, now=now)
         said.append(f"resident {resident.name_en} ({resident.kind}), password {DEMO_PASSWORD}")
@@ -230,5 +258,7 @@ def load(session: Session, *, now: datetime) -> list[str]:
     said.append("LEE Siu Ming has no test")
     said.append(f"LI Zhiqiang (mainland) has a negative PCR test and an approved emergency "
                 f"endorsement {_endorsement(session, now)}")
+    said.append(f"exit-entry office {PERMIT_OFFICE} with appointment slots on each of the "
+                f"next {PERMIT_DAYS} days")
     said += _crossing(session, now)
     return said

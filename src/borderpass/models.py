@@ -9,6 +9,7 @@ from borderpass.echannel import models as echannel_models
 from borderpass.evidence import models as evidence_models
 from borderpass.healthcode import models as healthcode_models
 from borderpass.healthcode import partner_models as healthcode_partner_models
+from borderpass.healthcode import population_models as healthcode_population_models
 from borderpass.identity import models as identity_models
 from borderpass.kit import outbox as kit_outbox
 from borderpass.kit import sessions as kit_sessions
@@ -23,5 +24,6 @@ _DOMAINS = (
     kit_outbox, kit_sessions,
     identity_models, evidence_models, echannel_models, rules_models, healthcode_models,
     permits_models, checkin_models, healthcode_partner_models, crossing_partner_models,
+    healthcode_population_models,
     crossing_models,
 )

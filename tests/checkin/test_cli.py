@@ -59,3 +59,24 @@ def test_the_phone_command(make_venue: Any, tmp_path: Path, cli: Command) -> Non
     assert refused.exit_code == 1 and "nothing was sent" in refused.output
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*) FROM checkins").fetchone() == (2,)
+
+
+def test_phone_help_works_without_a_store_and_times_are_hong_kong_times(
+        make_venue: Any, tmp_path: Path, cli: Command) -> None:
+    for args in (("phone", "--help"), ("phone", "checkin", "--help"),
+                 ("phone", "list", "--help")):
+        shown = cli(*args)
+        assert shown.exit_code == 0, (args, shown.output)
+        assert "Usage:" in shown.stdout
+    missing = cli("phone", "list")
+    assert missing.exit_code == 2 and "--store" in missing.stderr
+
+    _venue, code = make_venue()
+    store = str(tmp_path / "hk-phone.sqlite3")
+    # 10:00 in Hong Kong is 02:00 UTC; a check-in leaves by itself 4 hours later.
+    done = cli("phone", "--store", store, "--now", "2026-11-26T10:00:00+08:00", "checkin", code)
+    assert done.exit_code == 0, done.output
+    assert "2026-11-26T10:00:00+08:00  active until 2026-11-26T14:00:00+08:00" in done.stdout
+    assert "+00:00" not in done.stdout
+    left = cli("phone", "--store", store, "--now", "2026-11-26T11:30:00+08:00", "checkout")
+    assert "2026-11-26T10:00:00+08:00  left 2026-11-26T11:30:00+08:00" in left.stdout

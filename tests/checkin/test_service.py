@@ -40,7 +40,7 @@ def test_register_approve_and_print_through_the_api(
     assert created.status_code == 201, created.text
     code = created.json()["code"]
     assert created.json()["status"] == "pending"
-    assert created.json()["name_zh_hans"] == "金龍酒家"
+    assert created.json()["name_zh_hans"] == "金龙酒家"  # converted from the Traditional
     assert client.get(f"/api/checkin/venues/{code}/qr", headers=operator).status_code == 409
     _border, border = staff_token("border_officer")
     refused = client.post(f"/api/checkin/venues/{code}/approve",

@@ -27,6 +27,9 @@ class Instance:
         self.database = Database.create(folder)
         self.server = Server(folder, self.database)
         self.server.env["BORDERPASS_JURISDICTION"] = jurisdiction
+        # The tests sync by hand, and say when: the server's own periodic sync (its
+        # embedded scheduler) comes once a day, at 00:00 UTC, not in the middle of one.
+        self.server.env["BORDERPASS_PARTNERS_SYNC_MINUTES"] = "1440"
 
     @property
     def url(self) -> str:

@@ -103,7 +103,7 @@ def test_the_form_says_what_is_missing(client: Any, staff_token: Any, demo: Demo
     assert no_code.status_code == 422 and 'id="e-code_text"' in no_code.text
     wrong = decide_on_page(client, ("hkid", "A123456(4)"), code_of(CHAN))
     assert wrong.status_code == 422 and 'id="e-document_number"' in wrong.text
-    assert "wrong check character" in wrong.text
+    assert "Wrong check character" in wrong.text
     assert 'data-outcome=' not in wrong.text
 
 

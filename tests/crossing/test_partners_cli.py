@@ -83,6 +83,8 @@ def test_verify_accepts_a_partners_code_from_the_exported_file(
     assert (verdict["issuer"], verdict["original"]["issuer"]) == ("HK", "GD")
     text = cli("verify", converted.text, "--trust-list", str(lists)).stdout
     assert "issuer HK (converted from a GD code)" in text
+    # Times are shown in Hong Kong time with its offset, as on the site, not in UTC.
+    assert re.search(r"valid until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$", text.strip()), text
     # A day later the partner's revocation list in the file is too old to rely on.
     late = cli("verify", green, "--trust-list", str(lists), "--json",
                "--at", (now + timedelta(hours=25)).isoformat())

@@ -35,3 +35,9 @@ def test_gates_purge(cli: Command) -> None:
     purged = cli("gates", "purge")
     assert purged.exit_code == 0, purged.output
     assert purged.stdout.startswith("purged ") and "used token(s)" in purged.stdout
+
+
+def test_gates_expire_consents(cli: Command) -> None:
+    expired = cli("gates", "expire-consents")
+    assert expired.exit_code == 0, expired.output
+    assert expired.stdout.startswith("expired ") and "guardian's consent" in expired.stdout

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from borderpass.echannel import service
 from borderpass.echannel.face import NoFace
-from borderpass.echannel.schemas import Guardian
+from borderpass.echannel.schemas import Guardian, GuardianNamed
 from borderpass.kit.errors import BorderpassError
 from tests.echannel.conftest import CHILD_BORN, TEEN_BORN, hkid, photo
 
@@ -144,8 +144,10 @@ def test_a_teenager_enrols_in_the_app_with_a_guardian(
     enrolment = service.enrol_in_app(
         session, person_id=person.id, card=make_card(hkid("F101010"), born_on=TEEN_BORN),
         live_photo=photo("obama2.jpg"), device_public_key=device[1].decode(),
-        guardian=GUARDIAN, now=now)
-    assert enrolment.guardian_relationship == "mother"
+        guardian=GuardianNamed(document_number="A123456(3)"), now=now)
+    # the guardian approves in their own account (tests/echannel/test_guardians.py)
+    assert enrolment.status == "pending_guardian"
+    assert enrolment.guardian_relationship is None and enrolment.guardian_consented_at is None
 
 
 def test_under_eleven_is_refused_with_the_reason(

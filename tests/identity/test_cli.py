@@ -17,10 +17,10 @@ def test_ids_check_command(cli: Command) -> None:
     assert ok.stdout.strip() == "A123456(3)"
     bad = cli("ids", "check", "mainland", "110105194912310021")
     assert bad.exit_code == 1
-    assert "wrong check character: expected X" in bad.stderr
+    assert "Wrong check character: expected X" in bad.stderr
     date_bad = cli("ids", "check", "mainland", "110105194902300021")
     assert date_bad.exit_code == 1
-    assert "impossible birth date" in date_bad.stderr
+    assert "Impossible birth date" in date_bad.stderr
     assert "110105194902300021" not in date_bad.stderr
 
 

@@ -64,11 +64,12 @@ def test_wrong_pin_counts_attempts_then_locks(client: Any, session: Any) -> None
     registration, _ = start_and_submit(client)
     pin = pin_received(session, registration)
     wrong = "000000" if pin != "000000" else "111111"
-    for left in (4, 3, 2, 1):
+    for left, said in ((4, "4 attempts left."), (3, "3 attempts left."),
+                       (2, "2 attempts left."), (1, "1 attempt left.")):
         response = client.post(f"/api/registrations/{registration}/activate", json={"pin": wrong})
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "wrong_pin"
-        assert f"{left} attempts left" in response.json()["error"]["message"]
+        assert response.json()["error"]["message"].endswith(f"; {said}"), left
     locked = client.post(f"/api/registrations/{registration}/activate", json={"pin": wrong})
     assert locked.json()["error"]["code"] == "too_many_attempts"
     still_locked = client.post(f"/api/registrations/{registration}/activate", json={"pin": pin})
@@ -212,3 +213,23 @@ def test_expired_registrations_are_purged_with_their_personal_data(
     assert session.scalar(select(func.count()).select_from(ProofDocument)) == 0
     response = client.post(f"/api/registrations/{registration}/pin")
     assert response.status_code == 410
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("en", "borderpass: your activation PIN is {pin}. It expires in 10 minutes."),
+    ("zh_Hant", "你的啟用密碼（PIN）是 {pin}，10 分鐘後失效"),
+    ("zh_Hans", "你的启用密码（PIN）是 {pin}，10 分钟后失效"),
+])
+def test_the_activation_sms_is_in_the_persons_language(client: Any, session: Any, locale: str,
+                                                       expected: str) -> None:
+    registration, response = start_and_submit(client, {**FORM, "locale": locale})
+    assert response.status_code == 200, response.text
+    from borderpass.kit import outbox
+
+    pin = pin_received(session, registration)
+    [message] = [m for m in outbox.messages_for(session, registration)
+                 if m.purpose == "activation_pin"]
+    assert "{pin}" in message.body and pin not in message.body  # filled at delivery only
+    from tests.messages import delivered_body
+
+    assert expected.format(pin=pin) in delivered_body(message.id)

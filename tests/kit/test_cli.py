@@ -40,7 +40,7 @@ def test_serve_says_where_messages_go(monkeypatch: pytest.MonkeyPatch) -> None:
 
     note = mailbox_note()
     assert note is not None and f"{get_settings().var_dir / 'mailbox'}/" in note
-    assert "borderpass outbox deliver" in note
+    assert "as soon as it is queued" in note
     monkeypatch.setenv("BORDERPASS_OUTBOX_SENDER", "tests.messages:Phone")
     reset_settings()
     try:

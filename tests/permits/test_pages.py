@@ -15,7 +15,7 @@ from tests.permits.conftest import resident_id
 from tests.web.test_pages import csrf_of, english, sign_in_staff
 
 REFERENCE = re.compile(r"PA[0-9A-Z]{10}")
-TOKEN = re.compile(r'id="token" type="text" readonly value="([^"]+)"')
+TOKEN = re.compile(r'<code id="token" class="token">([^<]+)</code>')
 
 
 @pytest.fixture()

@@ -129,6 +129,15 @@ def test_approval_needs_every_item_seen(
                        now=now)
     assert raised.value.code == "review_incomplete"
     assert raised.value.details == {"items": ["travel_permit", "property_papers"]}
+    # The officer reads the checklist's names in their language, never its internal keys.
+    names = service.policy_view(locale="zh_Hant", now=now)["types"][0]["checklist"]
+    assert names  # the policy names its items
+    shown = raised.value.render("zh_Hant")
+    assert "travel_permit" not in shown and "property_papers" not in shown
+    assert "往來港澳通行證、" in shown
+    english = raised.value.render("en")
+    assert "travel_permit" not in english
+    assert "Exit-entry permit for travelling to and from Hong Kong and Macau, " in english
 
 
 def test_evidence_marks_are_checked(

@@ -219,6 +219,7 @@ class Server:
         self.keys: dict[str, str] = {}
         self.starts = 0
         self.start_seconds: list[float] = []
+        self.serve_options: list[str] = []  # more options of `serve`, e.g. --workers 2
         self._log_offset = 0
         env = {name: value for name, value in os.environ.items()
                if not name.startswith("BORDERPASS_")}
@@ -263,9 +264,10 @@ class Server:
         for _attempt in range(3):
             with self.log.open("ab") as log:
                 self.process = subprocess.Popen(
-                    [*_command(), "serve", "--host", HOST, "--port", str(self.port)],
+                    [*_command(), "serve", "--host", HOST, "--port", str(self.port),
+                     *self.serve_options],
                     env=self.env, cwd=self.folder, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT)
+                    stderr=subprocess.STDOUT, start_new_session=True)
             while time.monotonic() - began < timeout:
                 if self.process.poll() is not None:
                     break  # exited: perhaps the port was taken meanwhile; try another
@@ -284,11 +286,15 @@ class Server:
         raise RuntimeError(f"the server would not start; see {self.log}:\n{self.tail()}")
 
     def kill(self) -> None:
-        """SIGKILL the server at once (no shutdown of any kind) and reap it."""
+        """SIGKILL the server at once (no shutdown of any kind) and reap it.
+
+        The whole process group goes: with ``--workers`` the web processes are children of
+        the one started here, and would outlive it otherwise.
+        """
         if self.process is None:
             return
         with suppress(ProcessLookupError):
-            os.kill(self.process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
         self.process = None
 

@@ -146,7 +146,7 @@ def test_numbers_are_checked_as_typed(client: Any) -> None:
                            "message": "Valid: A123456(3)"}
     bad = client.get("/api/documents/check", params={"kind": "hkid", "number": "A1234564"})
     assert bad.json()["reason"] == "wrong_check_character"
-    assert bad.json()["message"] == "wrong check character: expected 3, got 4"
+    assert bad.json()["message"] == "Wrong check character: expected 3, got 4"
     client.cookies.set("locale", "zh_Hant")
     translated = client.get("/api/documents/check", params={"kind": "mainland", "number": "11"})
     assert "長度錯誤" in translated.json()["message"]
@@ -154,7 +154,8 @@ def test_numbers_are_checked_as_typed(client: Any) -> None:
     assert phone.json()["normalised"] == "+85291234567"
 
 
-def test_register_activate_and_use_the_account(client: Any, session: Any) -> None:
+def test_register_activate_and_use_the_account(client: Any, session: Any, app: Any,
+                                               now: Any) -> None:
     english(client)
     start = client.get("/register")
     assert "45 minutes" in start.text
@@ -169,7 +170,7 @@ def test_register_activate_and_use_the_account(client: Any, session: Any) -> Non
                       data={**REGISTRATION, "csrf_token": token, "document_number": "A1234564"},
                       files={"proof": ("bill.pdf", DEMO_PDF, "application/pdf")})
     assert bad.status_code == 422
-    assert 'id="e-document_number">wrong check character: expected 3, got 4' in bad.text
+    assert 'id="e-document_number">Wrong check character: expected 3, got 4' in bad.text
     assert 'value="CHAN Mei Ling"' in bad.text  # what was typed is kept
     short = client.post("/register/details",
                         data={**REGISTRATION, "csrf_token": token, "name_en": "",
@@ -183,12 +184,21 @@ def test_register_activate_and_use_the_account(client: Any, session: Any) -> Non
     assert sent.status_code == 303, sent.text
     assert sent.headers["location"] == "/register/activate"
     page = client.get("/register/activate")
+    # The development mailbox is in use: the page says where the message with the PIN is.
+    from borderpass.kit.config import get_settings
+
+    assert f"{get_settings().mailbox_dir}/" in page.text
+    assert "borderpass outbox deliver" in page.text
     wrong = client.post("/register/activate", data={"csrf_token": token, "pin": "12345"})
     assert "The PIN has 6 digits." in wrong.text
+    app.state.now = now + timedelta(minutes=2)  # a new PIN may be asked for after a minute
+    resent = client.post("/register/resend", data={"csrf_token": token})
+    assert resent.status_code == 200 and str(resent.url).endswith("/register/activate")
+    assert '<p class="flash" role="status">A new PIN has been sent.' in resent.text
     registration = client.cookies  # the registration id lives in the signed session
     assert registration
 
-    pin = pin_received(session, str(_latest_registration(session)))
+    pin = pin_received(session, str(_latest_registration(session)), now=app.state.now)
     done = client.post("/register/activate", data={"csrf_token": csrf_of(page.text), "pin": pin},
                        follow_redirects=False)
     assert done.headers["location"] == "/"
@@ -198,6 +208,7 @@ def test_register_activate_and_use_the_account(client: Any, session: Any) -> Non
     assert "Your account is active. Welcome." in home.text
     account = client.get("/account")
     assert "Flat C, 8/F, 3 Harbour Road, Wan Chai" in account.text
+    assert '<span class="nowrap" id="account-phone">+852 9123 4567</span>' in account.text
     refused = client.post("/account/delete", data={"csrf_token": csrf_of(account.text)})
     assert refused.status_code == 422 and "Tick the box to confirm." in refused.text
     deleted = client.post("/account/delete",
@@ -267,7 +278,7 @@ def test_health_officer_records_cases_orders_and_areas(client: Any, staff_token:
         "csrf_token": token, "document_kind": "hkid", "document_number": "A123456(4)",
         "kind": "confirmed", "starts_at": "2026-11-25T08:00", "ends_at": ""})
     assert bad_case.status_code == 422
-    assert 'id="e-document_number">wrong check character' in bad_case.text
+    assert 'id="e-document_number">Wrong check character' in bad_case.text
     order = client.post("/officer/testing-orders", data={
         "csrf_token": token, "reference": "CTO-1", "period_from": "2026-11-20T00:00",
         "period_to": "2026-11-24T00:00", "test_by": "2026-11-28T23:59",
@@ -289,6 +300,9 @@ def test_help_desk_registers_and_activates_on_the_spot(client: Any, staff_token:
     english(client)
     sign_in_staff(client, staff_token, "help_desk")
     form = client.get("/officer/help-desk")
+    # The officer activates the account here: the form does not ask how to send a PIN.
+    assert 'name="pin_channel"' not in form.text
+    assert "Send the activation PIN by" not in form.text
     token = csrf_of(form.text)
     unchecked = client.post("/officer/help-desk", data={**REGISTRATION, "csrf_token": token},
                             files={"proof": ("bill.pdf", DEMO_PDF, "application/pdf")})
@@ -302,6 +316,11 @@ def test_help_desk_registers_and_activates_on_the_spot(client: Any, staff_token:
 
     person = identity.find_person(session, "hkid", "A123456(3)")
     assert person is not None and person.status == "active"
+    # ... and no PIN is queued for it, by SMS or by letter.
+    from sqlalchemy import select
+
+    purposes = session.scalars(select(outbox.OutboxMessage.purpose)).all()
+    assert "activation_pin" not in purposes
 
 
 def test_dashboard_chart_stacks_codes_by_colour() -> None:
@@ -337,3 +356,44 @@ def test_code_card_shows_colour_validity_and_reasons(client: Any, register_perso
     assert 'class="code red"' in shown.text and "Red code" in shown.text
     assert "Valid until 26 Nov 2026, 10:00:00\u202fpm" in shown.text
     assert "more than 48 hours ago" in shown.text and "turns green" in shown.text
+
+
+def test_greeting_in_chinese_uses_the_chinese_name(client: Any, register_person: Any,
+                                                  session: Any) -> None:
+    register_person()
+    page = client.get("/sign-in")
+    client.post("/sign-in", data={
+        "csrf_token": csrf_of(page.text), "document_kind": "hkid",
+        "document_number": "A123456(3)", "password": "password-123", "next": "/"})
+    assert "<h1>陳大文，你好</h1>" in client.get("/").text  # Traditional Chinese, the default
+    english(client)
+    assert "<h1>Hello, CHAN Tai Man</h1>" in client.get("/").text
+
+
+def test_the_site_has_an_icon(client: Any) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/").text
+
+
+def test_counted_messages_agree_with_their_number() -> None:
+    from borderpass.identity.registration import WrongPin
+    from borderpass.identity.throttle import SignInDelayed
+
+    assert WrongPin(left=1).render("en") == "The PIN is not correct; 1 attempt left."
+    assert WrongPin(left=3).render("en") == "The PIN is not correct; 3 attempts left."
+    assert WrongPin(left=1).render("zh_Hant") == "密碼不正確；尚餘 1 次機會。"
+    assert SignInDelayed(1).render("en") == ("Too many failed sign-ins. Wait 1 second, then "
+                                             "try again.")
+    assert "Wait 30 seconds" in SignInDelayed(30).render("en")
+
+
+def test_phone_numbers_are_shown_grouped() -> None:
+    from borderpass.identity.phones import display_phone
+
+    assert display_phone("+85291234567") == "+852 9123 4567"
+    assert display_phone("+85361234567") == "+853 6123 4567"
+    assert display_phone("+8613800138000") == "+86 138 0013 8000"
+    assert display_phone("+44 20 7946 0000") == "+44 20 7946 0000"

@@ -15,7 +15,7 @@ from borderpass.checkin import service as checkin
 from borderpass.checkin.phone import CheckIn, Phone
 from borderpass.identity.schemas import Principal
 from borderpass.kit.cli import fail
-from borderpass.kit.clock import parse_instant, utcnow
+from borderpass.kit.clock import hk_isoformat, parse_instant, utcnow
 from borderpass.kit.db import unit_of_work
 
 __all__ = ["checkin_app", "phone_app", "venue_app"]
@@ -80,7 +80,7 @@ def checkin_purge() -> None:
 
 
 class _PhoneState:
-    store: Path
+    store: Path | None
     now: datetime
 
 
@@ -89,8 +89,10 @@ _phone_state = _PhoneState()
 
 @phone_app.callback()
 def _phone_options(
-    store: Annotated[Path, typer.Option(envvar="BORDERPASS_PHONE_STORE",
-                                        help="The phone's SQLite store file")],
+    # Optional here and required by each command, so that `phone COMMAND --help` works.
+    store: Annotated[Path | None, typer.Option(envvar="BORDERPASS_PHONE_STORE",
+                                               help="The phone's SQLite store file "
+                                                    "(required)")] = None,
     now: Annotated[str | None, typer.Option(hidden=True, help="Pretend it is this instant")]
     = None,
 ) -> None:
@@ -102,13 +104,19 @@ def _phone_options(
 
 
 def _phone() -> Phone:
+    if _phone_state.store is None:
+        fail("Missing option '--store' (or BORDERPASS_PHONE_STORE): the phone's store file", 2)
     return Phone(_phone_state.store, trust=checkin.venue_trust(), now=_phone_state.now)
 
 
 def _show(record: CheckIn) -> str:
-    state = "active until" if record.active else "left"
+    # An active check-in ends by itself at its auto-leave time unless the resident leaves.
+    if record.active:
+        state = f"active until {hk_isoformat(record.leaves_at)}"
+    else:
+        state = f"left {hk_isoformat(record.ended_at)}"
     return (f"{record.id}  {record.name_en} / {record.name_zh}  "
-            f"{record.started_at.isoformat()}  {state} {record.ended_at.isoformat()}")
+            f"{hk_isoformat(record.started_at)}  {state}")
 
 
 @phone_app.command("checkin")

@@ -86,7 +86,8 @@ def decode_photo(image: bytes | Path) -> list[str]:
 
 @dataclass(frozen=True)
 class CheckIn:
-    """One check-in on the phone; ``ended_at`` is when it ended or will end by itself."""
+    """One check-in on the phone: ``ended_at`` is when it ended, or, while it is active, the
+    present moment; ``leaves_at`` is when it ends by itself unless the resident leaves."""
 
     id: int
     format: str
@@ -97,6 +98,7 @@ class CheckIn:
     started_at: datetime
     ended_at: datetime
     active: bool
+    leaves_at: datetime
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ class Phone:
         (id_, fmt, venue_id, name_zh, name_en, type_, _secret, started, ended, auto) = row
         end = ended if ended is not None else min(auto, max(_ts(now), started))
         return CheckIn(id_, fmt, venue_id, name_zh, name_en, type_, _dt(started), _dt(end),
-                       active=ended is None and _ts(now) < auto)
+                       active=ended is None and _ts(now) < auto, leaves_at=_dt(auto))
 
     def _get(self, checkin_id: int, now: datetime) -> CheckIn:
         with self._db() as db:
@@ -316,6 +318,7 @@ class Phone:
             data = asdict(checkin)
             data["started_at"] = checkin.started_at.isoformat()
             data["ended_at"] = checkin.ended_at.isoformat()
+            data["leaves_at"] = checkin.leaves_at.isoformat()
             return data
 
         return {"in_use_since": self.in_use_since.isoformat(),

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from borderpass.checkin.models import (
@@ -27,8 +27,10 @@ __all__ = [
     "get_list",
     "latest_upload",
     "purge_uploads",
+    "search_venues",
     "secrets_of",
     "uploaders_at",
+    "venues_by_codes",
     "visits_of",
 ]
 
@@ -45,6 +47,24 @@ def find_venue(session: Session, code: str, *, for_update: bool = False) -> Venu
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).one_or_none()
+
+
+def search_venues(session: Session, text: str, limit: int) -> list[Venue]:
+    """Approved venues whose id is ``text`` or whose names contain it, id matches first."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+        "_", "\\_") + "%"
+    named = or_(*(func.lower(column).like(pattern, escape="\\")
+                  for column in (Venue.name_en, Venue.name_zh, Venue.name_zh_hans, Venue.code)))
+    query = (select(Venue).where(Venue.status == "approved", named)
+             .order_by((Venue.code == text.upper()).desc(), Venue.name_en, Venue.code)
+             .limit(limit))
+    return list(session.scalars(query))
+
+
+def venues_by_codes(session: Session, codes: Sequence[str]) -> list[Venue]:
+    if not codes:
+        return []
+    return list(session.scalars(select(Venue).where(Venue.code.in_(list(codes)))))
 
 
 def venues_by_ids(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Venue]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from borderpass.kit.types import Instant
 
 __all__ = [
+    "USUAL_STAY_MINUTES",
     "VENUE_TYPES",
     "CaseIn",
     "CaseView",
@@ -34,6 +35,14 @@ VenueType = Literal[
     "transport", "other",
 ]
 PlaceKind = Literal["venue", "legacy", "taxi"]
+# How long a visit usually lasts, by venue type: the check-in app leaves by itself then
+# unless the person leaves by hand first. A type not named here gets ``other``'s.
+USUAL_STAY_MINUTES = {
+    "restaurant": 120, "bar": 180, "shop": 60, "mall": 180, "market": 60,
+    "supermarket": 60, "office": 540, "school": 480, "hospital": 240, "clinic": 120,
+    "hotel": 720, "gym": 120, "cinema": 180, "place_of_worship": 120, "government": 120,
+    "transport": 60, "taxi": 60, "other": 240,
+}
 
 
 class VenueIn(BaseModel):
@@ -44,7 +53,8 @@ class VenueIn(BaseModel):
     name_zh: str = Field(min_length=1, max_length=120, description="Name in Traditional Chinese")
     name_zh_hans: str | None = Field(
         default=None, min_length=1, max_length=120,
-        description="Name in Simplified Chinese (the Traditional name when not given)",
+        description="Name in Simplified Chinese (converted from the Traditional name when "
+                    "not given)",
     )
     name_en: str = Field(min_length=1, max_length=160)
     type: VenueType
@@ -86,6 +96,7 @@ class CaseView(BaseModel):
     place_id: str
     starts_at: Instant
     ends_at: Instant
+    place_name: str | None = Field(default=None, description="A registered venue's name")
 
 
 class UploadRecord(BaseModel):

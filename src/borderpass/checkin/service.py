@@ -13,12 +13,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from borderpass.checkin import exposure, repository
+from borderpass.checkin import jobs as _declared  # noqa: F401 - the jobs sent below
 from borderpass.checkin.models import Case, Upload, UploadedVisit, Venue, VenueSecret
 from borderpass.checkin.poster import render_poster
 from borderpass.checkin.qr import (
@@ -29,6 +31,7 @@ from borderpass.checkin.qr import (
 )
 from borderpass.checkin.schemas import (
     CaseIn,
+    CaseView,
     ExposureFact,
     OrderFact,
     UploadBundle,
@@ -38,8 +41,9 @@ from borderpass.checkin.schemas import (
 )
 from borderpass.evidence import service as evidence
 from borderpass.evidence.events import TestingOrderRecorded
-from borderpass.evidence.schemas import CheckinExposure, CheckinOrderVisit
+from borderpass.evidence.schemas import CheckinExposure, CheckinOrderVisit, VenueChoice
 from borderpass.identity.schemas import Principal
+from borderpass.kit import jobs
 from borderpass.kit.config import get_settings
 from borderpass.kit.decoding import DecodeError, b64url_decode
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -58,8 +62,10 @@ __all__ = [
     "approve_venue",
     "bundle_message",
     "exposure_list",
+    "exposure_list_age",
     "FACTS_WINDOW",
     "generate_exposure_list",
+    "publish_exposure_list",
     "KEEP_UPLOADS",
     "on_testing_order",
     "parse_code",
@@ -70,10 +76,15 @@ __all__ = [
     "record_case",
     "register_venue",
     "rotate_venue_secret",
+    "search_venues",
+    "simplified",
     "upload_facts",
     "venue_poster",
     "venue_qr",
+    "recent_cases",
+    "recent_coverage",
     "venue_trust",
+    "venues_by_code",
     "withdraw_upload",
 ]
 
@@ -137,17 +148,48 @@ def _new_code(session: Session) -> str:
             return code
 
 
+@lru_cache(maxsize=1)
+def _to_simplified() -> Any:
+    from opencc import OpenCC  # loads its dictionaries once, when first needed
+
+    return OpenCC("hk2s")
+
+
+def simplified(text: str) -> str:
+    """Return Traditional Chinese (as written in Hong Kong) in Simplified characters."""
+    return str(_to_simplified().convert(text))
+
+
 def register_venue(
     session: Session, data: VenueIn, *, operator: uuid.UUID, now: datetime
 ) -> Venue:
     """Register a venue for a health officer to approve."""
     venue = Venue(code=_new_code(session), name_zh=data.name_zh,
-                  name_zh_hans=data.name_zh_hans or data.name_zh, name_en=data.name_en,
+                  name_zh_hans=data.name_zh_hans or simplified(data.name_zh),
+                  name_en=data.name_en,
                   type=data.type, address=data.address, operator_id=operator, status="pending",
                   created_at=now)
     repository.add(session, venue)
     log.info("venue.registered", venue=venue.code)
     return venue
+
+
+def _choice(venue: Venue) -> VenueChoice:
+    return VenueChoice(venue_id=venue.code, name_en=venue.name_en, name_zh=venue.name_zh,
+                       address=venue.address)
+
+
+def search_venues(session: Session, text: str, limit: int) -> list[VenueChoice]:
+    """Find approved venues by venue id or by part of a name, for a testing order."""
+    return [_choice(venue) for venue in repository.search_venues(session, text.strip(), limit)]
+
+
+def venues_by_code(session: Session, codes: Sequence[str]) -> dict[str, VenueChoice]:
+    """Return the venues of the given ids (any case), keyed by the id as given."""
+    wanted = {code: code.strip().upper() for code in codes}
+    found = {venue.code: venue for venue in repository.venues_by_codes(
+        session, sorted(set(wanted.values())))}
+    return {given: _choice(found[code]) for given, code in wanted.items() if code in found}
 
 
 def _venue(session: Session, code: str, *, for_update: bool = False) -> Venue:
@@ -257,10 +299,26 @@ def record_case(session: Session, data: CaseIn, *, officer: uuid.UUID, now: date
                 recorded_by=officer, recorded_at=now)
     repository.add(session, case)
     log.info("case.recorded", case=str(case.id), place_kind=kind)
+    # Published again as soon as the case is committed, not only at the list's maximum age.
+    jobs.enqueue(session, "checkin.publish_exposure_list")
     # Only those who uploaded a visit there can be touched; no one else is known here.
     for person_id in repository.uploaders_at(session, [place], now - FACTS_WINDOW):
         push_facts(session, person_id, now=now)
     return case
+
+
+def recent_cases(session: Session, *, now: datetime, locale: str = "en") -> list[CaseView]:
+    """List the cases the exposure list carries now (the last 15 days), newest first."""
+    cases = repository.cases_since(session, now - _LIST_WINDOW)
+    names = {}
+    for code in {c.place_id for c in cases if c.place_kind == "venue"}:
+        venue = repository.find_venue(session, code)
+        if venue is not None:
+            names[code] = venue.name_en if locale == "en" else (
+                venue.name_zh_hans if locale == "zh_Hans" else venue.name_zh)
+    return [CaseView(id=c.id, place_kind=c.place_kind, place_id=c.place_id,
+                     starts_at=c.starts_at, ends_at=c.ends_at, place_name=names.get(c.place_id))
+            for c in sorted(cases, key=lambda c: c.starts_at, reverse=True)]
 
 
 def _secrets_for(
@@ -315,6 +373,20 @@ def exposure_list(session: Session, *, now: datetime,
         repository.save_list(writing, now, count, text)
     log.info("exposure_list.generated", entries=count)
     return text
+
+
+def publish_exposure_list(session: Session, *, now: datetime) -> str:
+    """Generate the exposure list now and save it as the one served; return it."""
+    text, count = generate_exposure_list(session, now=now)
+    repository.save_list(session, now, count, text)
+    log.info("exposure_list.generated", entries=count)
+    return text
+
+
+def exposure_list_age(session: Session, *, now: datetime) -> float | None:
+    """Return the age in seconds of the exposure list as published (None before the first)."""
+    cached = repository.get_list(session)
+    return None if cached is None else max(0.0, (now - cached.generated_at).total_seconds())
 
 
 # -- uploads -----------------------------------------------------------------------
@@ -400,6 +472,19 @@ def purge_uploads(session: Session, *, now: datetime) -> int:
     people = evidence.purge_checkin_facts(session, before=now - KEEP_UPLOADS, now=now)
     log.info("checkin.purged", visits=visits, uploads=uploads, people=people)
     return visits
+
+
+def recent_coverage(
+    session: Session, person_id: uuid.UUID, *, now: datetime, days: int = 14
+) -> tuple[datetime, int] | None:
+    """Return when the resident last uploaded and how many of the last ``days`` days their
+    upload covers (whole days the app was in use, up to the upload); None without one."""
+    upload = repository.latest_upload(session, person_id)
+    if upload is None:
+        return None
+    start = max(upload.in_use_since, now - timedelta(days=days))
+    covered = (min(upload.uploaded_at, now) - start) // timedelta(days=1)
+    return upload.uploaded_at, max(0, min(days, covered))
 
 
 def _covered_days(upload: Upload) -> int:

@@ -16,7 +16,7 @@ from borderpass.crossing import service as crossing
 from borderpass.crossing.schemas import DecisionIn, QuotaIn
 from borderpass.identity import service as identity
 from borderpass.kit.cli import fail
-from borderpass.kit.clock import hk_date, parse_instant, utcnow
+from borderpass.kit.clock import hk_date, hk_isoformat, parse_instant, utcnow
 from borderpass.kit.db import unit_of_work
 from borderpass.kit.i18n import LOCALES
 
@@ -215,7 +215,7 @@ def policy_list() -> None:
         typer.echo("no policy loaded: the packaged one is in force")
     for row in rows:
         typer.echo(f"{row.id} {row.identifier} {row.version} "
-                   f"{'active' if row.active else '-'} loaded {row.loaded_at.isoformat()}")
+                   f"{'active' if row.active else '-'} loaded {hk_isoformat(row.loaded_at)}")
 
 
 @policy_app.command("show")

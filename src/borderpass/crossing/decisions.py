@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from borderpass.checkin import service as checkin
 from borderpass.crossing import policy as policies
 from borderpass.crossing import quota, repository
+from borderpass.crossing.foreign import foreign_facts, is_foreign
 from borderpass.crossing.models import ControlPoint, CrossingDecision, QuotaBooking
 from borderpass.crossing.schemas import (
     CodeView,
@@ -36,6 +37,7 @@ from borderpass.healthcode import service as healthcode
 from borderpass.healthcode.verifier import Verdict
 from borderpass.identity import service as identity
 from borderpass.identity.documents import mask, normalise_field
+from borderpass.identity.registries import registered_holder
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.config import get_settings
@@ -179,6 +181,10 @@ def gather_facts(
                 entries_left=entries_left, stay_days=endorsement.stay_days,
                 holder_matches=(endorsement.holder_kind == kind
                                 and endorsement.holder_index == document_index(kind, number)))
+    foreign = None
+    if is_foreign(data.code):  # another issuer's certificate instead of our code
+        foreign = foreign_facts(data.code, at=at,
+                                holder=registered_holder(session, kind, number))
     facts = policies.CrossingFacts(
         control_point=point.code, direction=data.direction,
         jurisdiction=get_settings().jurisdiction, residence=RESIDENCE[kind],
@@ -189,6 +195,12 @@ def gather_facts(
         doses=doses, last_dose_at=last_dose, quota_booked=booking is not None,
         endorsement=endorsement_facts,
         last_negative_at=evidence.latest_test_collected(session, kind, number, "negative"),
+        foreign_format=foreign.format if foreign else None,
+        foreign_result=foreign.result if foreign else None,
+        foreign_reason=foreign.reason if foreign else None,
+        foreign_accepted=foreign.accepted if foreign else False,
+        foreign_kind=foreign.kind if foreign else None,
+        foreign_holder_matches=foreign.holder_matches if foreign else None,
     )
     return facts, endorsement, entries_left, booking
 

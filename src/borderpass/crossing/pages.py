@@ -25,7 +25,7 @@ from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
 from borderpass.kit.http import DbSession, Now
-from borderpass.kit.i18n import _
+from borderpass.kit.i18n import _, _n
 from borderpass.kit.pages import (
     WEB,
     PageForm,
@@ -255,8 +255,9 @@ def quota_set(request: Request, session: DbSession, now: Now, caller: QuotaOffic
     except BorderpassError as error:
         return _quota_page(request, session, now, caller, status=error.status, values=values,
                            errors=error_of(error, locale, QUOTA_FIELDS))
-    flash(request, _("Quarantine-free places set at {control_point} for {days} days."),
-          control_point=data.control_point, days=data.days)
+    flash(request, _n("Quarantine-free places set at {control_point} for {count} day.",
+                      "Quarantine-free places set at {control_point} for {count} days."),
+          control_point=data.control_point, count=data.days)
     return redirect(f"/officer/crossing/quota?day={data.day.isoformat()}")
 
 

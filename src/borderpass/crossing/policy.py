@@ -91,6 +91,8 @@ FACT_FIELDS = frozenset({
     "endorsement.destination", "endorsement.validFrom", "endorsement.validUntil",
     "endorsement.entriesLeft", "endorsement.stayDays", "endorsement.holderMatches",
     "tests.lastNegative",
+    "foreign.present", "foreign.format", "foreign.result", "foreign.reason",
+    "foreign.accepted", "foreign.kind", "foreign.holderMatches",
 })
 """The facts a crossing rule may name (under ``payload.``); the clock is
 ``external.validationClock``. docs/crossing.md describes each."""
@@ -418,6 +420,13 @@ class CrossingFacts:
     quota_booked: bool = False
     endorsement: EndorsementFacts | None = None
     last_negative_at: datetime | None = None
+    foreign_format: str | None = None
+    """``dcc`` or ``shc`` when another issuer's certificate was presented instead of our code."""
+    foreign_result: str | None = None
+    foreign_reason: str | None = None
+    foreign_accepted: bool = False
+    foreign_kind: str | None = None
+    foreign_holder_matches: bool | None = None
 
 
 def certlogic_data(facts: CrossingFacts, now: datetime) -> dict[str, Any]:
@@ -450,6 +459,11 @@ def certlogic_data(facts: CrossingFacts, now: datetime) -> dict[str, Any]:
                 "holderMatches": endorsement.holder_matches if endorsement else False,
             },
             "tests": {"lastNegative": instant_text(facts.last_negative_at)},
+            "foreign": {"present": facts.foreign_format is not None,
+                        "format": facts.foreign_format, "result": facts.foreign_result,
+                        "reason": facts.foreign_reason, "accepted": facts.foreign_accepted,
+                        "kind": facts.foreign_kind,
+                        "holderMatches": facts.foreign_holder_matches},
         },
         "external": {"validationClock": instant_text(now)},
     }

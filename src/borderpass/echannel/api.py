@@ -14,11 +14,14 @@ from borderpass.echannel.schemas import (
     AppEnrolmentRequest,
     CardGateRequest,
     CardProofRequest,
+    ConsentApproval,
+    ConsentView,
     EnrolmentView,
     Gate1Decision,
     Gate2Decision,
     Gate2Request,
     GateEnrolmentRequest,
+    MyEnrolment,
     OfficeEnrolmentRequest,
     QrGateRequest,
 )
@@ -58,6 +61,36 @@ def enrol_in_app(
     return _view(service.enrol_in_app(
         session, person_id=caller.id, card=body.card, live_photo=body.live_photo,
         device_public_key=body.device_public_key, guardian=body.guardian, now=now))
+
+
+@router.get("/enrolments/mine")
+def my_enrolments(session: DbSession, caller: Resident) -> list[MyEnrolment]:
+    """List the signed-in resident's enrolments, with a guardian's answer for a minor."""
+    return service.my_enrolments(session, caller.id)
+
+
+@router.get("/guardian/requests")
+def guardian_requests(session: DbSession, now: Now, caller: Resident) -> list[ConsentView]:
+    """List the children's requests naming the signed-in guardian (a proven HKID holder)."""
+    return service.consents_for_guardian(session, caller.id, now=now)
+
+
+@router.post("/guardian/requests/{consent_id}/approve")
+def approve_request(
+    consent_id: uuid.UUID, body: ConsentApproval, session: DbSession, now: Now,
+    caller: Resident,
+) -> ConsentView:
+    """Approve a child's enrolment as their guardian, stating the relationship."""
+    return service.approve_consent(session, consent_id, person_id=caller.id,
+                                   relationship=body.relationship, now=now)
+
+
+@router.post("/guardian/requests/{consent_id}/withdraw")
+def withdraw_request(
+    consent_id: uuid.UUID, session: DbSession, now: Now, caller: Resident
+) -> ConsentView:
+    """Decline a child's pending request, or withdraw a consent given: the enrolment closes."""
+    return service.withdraw_consent(session, consent_id, person_id=caller.id, now=now)
 
 
 @router.post("/enrolments/gate", status_code=201)

@@ -67,6 +67,14 @@ def gates_purge() -> None:
     typer.echo(f"purged {count} used token(s)")
 
 
+@gates_app.command("expire-consents")
+def gates_expire_consents() -> None:
+    """Expire minors' enrolments whose guardian did not approve in time (run daily)."""
+    with unit_of_work() as session:
+        count = echannel.expire_consents(session, now=utcnow())
+    typer.echo(f"expired {count} request(s) for a guardian's consent")
+
+
 @gates_app.command("simulate")
 def gates_simulate(
     gates: Annotated[int, typer.Option(min=1, help="Gates open")] = 30,

@@ -8,6 +8,7 @@ that gates verify cards against; the gates' public key is what phones encrypt to
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,16 +36,25 @@ class KeyPair:
 
 def _load_or_make(name: str) -> KeyPair:
     path = Path(get_settings().var_dir) / "keys" / f"{name}.pem"
-    if path.exists():
-        key = SigningKey.from_pem(path.read_bytes())
-    else:
+    if not path.exists():
         key = SigningKey.generate()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written aside and linked into place: of several processes starting at once, one
+        # key wins whole, and the others read it rather than a half-written file.
+        aside = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(key.to_pem())
-        log.info("keys.generated", key=name, path=str(path),
-                 note="generated once for the embedded default; install real keys in production")
+        try:
+            os.link(aside, path)
+            log.info("keys.generated", key=name, path=str(path),
+                     note="generated once for the embedded default; install real keys in "
+                          "production")
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    key = SigningKey.from_pem(path.read_bytes())
     return KeyPair(key, key.public.to_pem())
 
 

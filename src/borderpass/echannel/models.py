@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from borderpass.kit.db import Base, UTCDateTime, new_id
 
-__all__ = ["Enrolment", "Passage", "UsedToken"]
+__all__ = ["Enrolment", "GuardianConsent", "Passage", "UsedToken"]
 
 
 class Enrolment(Base):
@@ -36,6 +36,8 @@ class Enrolment(Base):
     guardian_masked: Mapped[str | None] = mapped_column(String(32))
     guardian_relationship: Mapped[str | None] = mapped_column(String(32))
     guardian_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # active; pending_guardian (a minor's, until the guardian approves); replaced,
+    # withdrawn, refused (the guardian declined) or expired (no approval in time)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,3 +72,32 @@ class Passage(Base):
     gate2_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     distance: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(16), default="at_gate2")  # open, officer
+
+
+class GuardianConsent(Base):
+    """A minor's request for a guardian's consent, and the guardian's answer.
+
+    The minor names the guardian by HKID number (kept as a blind index and a masked
+    number); only the proven holder of that number can answer. Who answered, when and in
+    which relationship stay on record after a withdrawal.
+    """
+
+    __tablename__ = "echannel_guardian_consents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("echannel_enrolments.id", ondelete="CASCADE"), index=True
+    )
+    guardian_index: Mapped[str] = mapped_column(String(64), index=True)
+    guardian_masked: Mapped[str] = mapped_column(String(32))
+    child_masked: Mapped[str] = mapped_column(String(32))
+    child_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    child_age: Mapped[int] = mapped_column(Integer)
+    # pending, approved, declined, withdrawn, expired or cancelled (the minor asked again)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    guardian_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    relationship: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

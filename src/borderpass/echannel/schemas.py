@@ -16,12 +16,16 @@ __all__ = [
     "AppEnrolmentRequest",
     "CardGateRequest",
     "CardProofRequest",
+    "ConsentApproval",
+    "ConsentView",
     "EnrolmentView",
     "Gate1Decision",
     "Gate2Decision",
     "Gate2Request",
     "GateEnrolmentRequest",
     "Guardian",
+    "GuardianNamed",
+    "MyEnrolment",
     "OfficeEnrolmentRequest",
     "QrGateRequest",
 ]
@@ -52,6 +56,15 @@ class Guardian(BaseModel):
     consent: bool = Field(description="The guardian consents to the enrolment")
 
 
+class GuardianNamed(BaseModel):
+    """The guardian a person aged 11 to 17 names in the app; they approve in their account."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    document_number: str = Field(min_length=1, max_length=64,
+                                 description="The guardian's HKID number")
+
+
 class AppEnrolmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,7 +72,8 @@ class AppEnrolmentRequest(BaseModel):
     live_photo: Base64Bytes = Field(description="A photo taken now by the phone, base64")
     device_public_key: str = Field(min_length=1, max_length=1000,
                                    description="The phone's P-256 public key, PEM")
-    guardian: Guardian | None = None
+    guardian: GuardianNamed | None = Field(
+        default=None, description="Aged 11 to 17: the guardian who is to approve")
 
 
 class CardProofRequest(BaseModel):
@@ -123,6 +137,8 @@ class EnrolmentView(BaseModel):
     status: str
     created_at: Instant
     withdrawn_at: Instant | None
+    device_kid: str | None = Field(default=None,
+                                   description="The key id of the registered device key (hex)")
 
 
 class Gate1Decision(BaseModel):
@@ -137,3 +153,38 @@ class Gate2Decision(BaseModel):
     distance: float | None
     threshold: float
     reason: str | None = None
+
+
+class ConsentApproval(BaseModel):
+    """A guardian's approval of a child's enrolment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relationship: Literal["father", "mother", "legal_guardian"] = Field(
+        description="The guardian's relationship to the child")
+    consent: Literal[True] = Field(description="The guardian consents to the enrolment")
+
+
+class ConsentView(BaseModel):
+    """A request for a guardian's consent, as the guardian and the child see it."""
+
+    id: uuid.UUID
+    enrolment_id: uuid.UUID
+    child_name_en: str
+    child_name_zh: str
+    child_masked: str
+    child_age: int
+    guardian_masked: str
+    status: Literal["pending", "approved", "declined", "withdrawn", "expired", "cancelled"]
+    requested_at: Instant
+    expires_at: Instant
+    relationship: str | None
+    decided_at: Instant | None
+    withdrawn_at: Instant | None
+
+
+class MyEnrolment(BaseModel):
+    """A resident's own enrolment, with the guardian's answer for a minor."""
+
+    enrolment: EnrolmentView
+    guardian_consent: ConsentView | None = None

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from borderpass.echannel import face, keys, qr, repository
+from borderpass.echannel import face, guardians, keys, qr, records, repository
 from borderpass.echannel.card import CardRefused, VerifiedCard, make_card, verify_card
 from borderpass.echannel.models import Enrolment, Passage
-from borderpass.echannel.schemas import Gate1Decision, Gate2Decision, Guardian
+from borderpass.echannel.schemas import (
+    EnrolmentView,
+    Gate1Decision,
+    Gate2Decision,
+    Guardian,
+    GuardianNamed,
+    MyEnrolment,
+)
 from borderpass.identity import service as identity
 from borderpass.identity.documents import DocumentKind, InvalidDocumentNumber, mask, normalise
 from borderpass.identity.events import PersonDeleted
@@ -27,10 +34,16 @@ from borderpass.kit.clock import hk_date
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
-from borderpass.kit.signing import SigningError, VerifyKey, blind_index, open_sealed, seal
+from borderpass.kit.signing import SigningError, VerifyKey, open_sealed, seal
 
 __all__ = [
     "ADULT_AGE",
+    "CONSENT_DAYS",
+    "approve_consent",
+    "consents_for_guardian",
+    "expire_consents",
+    "my_enrolments",
+    "withdraw_consent",
     "age_on",
     "enrol_at_gate",
     "enrol_at_office",
@@ -51,6 +64,12 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
+
+CONSENT_DAYS = guardians.CONSENT_DAYS
+approve_consent = guardians.approve_consent
+consents_for_guardian = guardians.consents_for_guardian
+expire_consents = guardians.expire_consents
+withdraw_consent = guardians.withdraw_consent
 
 MINIMUM_AGE = 11
 ADULT_AGE = 18
@@ -121,8 +140,8 @@ class PassageNotFound(NotFound):
 # --- helpers ------------------------------------------------------------------------
 
 
-def _doc_index(number: str) -> str:
-    return blind_index("echannel.hkid", number)
+_doc_index = records.doc_index
+_close = records.close
 
 
 def _seal_template(descriptor: np.ndarray[Any, Any]) -> bytes:
@@ -166,16 +185,25 @@ def get_enrolment(session: Session, enrolment_id: uuid.UUID) -> Enrolment:
     return enrolment
 
 
-def _check_age(card: VerifiedCard, guardian: Guardian | None, now: datetime) -> tuple[
-    int, tuple[str, str, str] | None
-]:
+class _GuardianCheck(NamedTuple):
+    age: int
+    # given in person (at an office): blind index, masked number, relationship
+    record: tuple[str, str, str] | None = None
+    # named in the app: the guardian's normalised number, who is to approve later
+    to_approve: str | None = None
+
+
+def _check_age(card: VerifiedCard, guardian: Guardian | GuardianNamed | None,
+               now: datetime) -> _GuardianCheck:
     age = age_on(card.born_on, hk_date(now))
     if age < MINIMUM_AGE:
         raise TooYoung(minimum=MINIMUM_AGE, age=age, details={"age": age})
     if age >= ADULT_AGE:
-        return age, None
-    if guardian is None or not guardian.consent:
-        raise GuardianConsentRequired(field="guardian.consent" if guardian else "guardian")
+        return _GuardianCheck(age)
+    if guardian is None:
+        raise GuardianConsentRequired(field="guardian")
+    if isinstance(guardian, Guardian) and not guardian.consent:
+        raise GuardianConsentRequired(field="guardian.consent")
     try:
         number = normalise(DocumentKind.HKID, guardian.document_number)
     except InvalidDocumentNumber as error:
@@ -184,7 +212,10 @@ def _check_age(card: VerifiedCard, guardian: Guardian | None, now: datetime) -> 
     if number == card.number:
         raise InvalidInput(_("The guardian cannot be the person being enrolled."),
                            field="guardian.document_number")
-    return age, (_doc_index(number), mask(DocumentKind.HKID, number), guardian.relationship)
+    if isinstance(guardian, GuardianNamed):
+        return _GuardianCheck(age, to_approve=number)
+    return _GuardianCheck(
+        age, (_doc_index(number), mask(DocumentKind.HKID, number), guardian.relationship))
 
 
 def _enrol(
@@ -196,24 +227,34 @@ def _enrol(
     by_kind: str,
     by: str,
     person_id: uuid.UUID | None,
-    guardian: Guardian | None,
+    guardian: Guardian | GuardianNamed | None,
     device_key: bytes | None,
     now: datetime,
 ) -> Enrolment:
-    age, guardian_record = _check_age(card, guardian, now)
+    age, guardian_record, to_approve = _check_age(card, guardian, now)
+    index = _doc_index(card.number)
     device_kid = None
     if device_key is not None:
         device_kid = VerifyKey.from_pem(device_key).kid.hex()
-        if repository.enrolment_by_device(session, device_kid) is not None:
+        holder = repository.enrolment_by_device(session, device_kid)
+        # The same person asking again from the same phone replaces their own record.
+        if holder is not None and holder.doc_index != index:
             raise DeviceAlreadyEnrolled(field="device_public_key")
     live = face.encode(live_photo, field="live_photo")
     printed = face.encode(card.photo, field="card")
     if face.distance(live, printed) > face.THRESHOLD:
         raise FaceMismatch(field="live_photo")
-    index = _doc_index(card.number)
+    for waiting in repository.pending_enrolments_for(session, index):
+        _close(waiting, "replaced", by, now)  # asking again cancels the earlier request
+        earlier = repository.consent_of_enrolment(session, waiting.id)
+        if earlier is not None and earlier.status == "pending":
+            earlier.status = "cancelled"
     previous = repository.active_enrolment_for(session, index)
-    if previous is not None:  # enrolling again (a new phone, say) replaces the old record
+    if previous is not None and (to_approve is None or previous.device_kid == device_kid):
+        # Enrolling again (a new phone, say) replaces the old record; a minor's old record
+        # stays until the guardian approves the new one, unless it holds this device.
         _close(previous, "replaced", by, now)
+    session.flush()  # the closed records free their device key before the new one takes it
     if person_id is None:
         # Only the proven holder of the card's number is linked: a claimed account is not
         # known to be the card holder's.
@@ -234,22 +275,15 @@ def _enrol(
         guardian_masked=guardian_record[1] if guardian_record else None,
         guardian_relationship=guardian_record[2] if guardian_record else None,
         guardian_consented_at=now if guardian_record else None,
-        status="active",
+        status="pending_guardian" if to_approve is not None else "active",
         created_at=now,
     )
     repository.add(session, enrolment)
+    if to_approve is not None:
+        guardians.request_consent(session, enrolment, card, to_approve, age=age, now=now)
     log.info("echannel.enrolled", enrolment=str(enrolment.id), channel=channel, by_kind=by_kind,
-             minor=guardian_record is not None)
+             minor=age < ADULT_AGE, status=enrolment.status)
     return enrolment
-
-
-def _close(enrolment: Enrolment, status: str, by: str, now: datetime) -> None:
-    enrolment.status = status
-    enrolment.template_sealed = None
-    enrolment.device_kid = None
-    enrolment.device_key = None
-    enrolment.withdrawn_at = now
-    enrolment.withdrawn_by = by
 
 
 # --- the three enrolment paths -------------------------------------------------------
@@ -262,10 +296,14 @@ def enrol_in_app(
     card: bytes,
     live_photo: bytes,
     device_public_key: str,
-    guardian: Guardian | None = None,
+    guardian: GuardianNamed | None = None,
     now: datetime,
 ) -> Enrolment:
-    """Enrol the signed-in resident from the app: their card, a live photo and the device key."""
+    """Enrol the signed-in resident from the app: their card, a live photo and the device key.
+
+    A person aged 11 to 17 names a guardian; the enrolment stays ``pending_guardian`` until
+    the guardian approves it in their own account (``guardians.approve_consent``).
+    """
     verified = read_card(card)
     view = identity.person_view(identity.get_person(session, person_id))
     if view.document_kind != DocumentKind.HKID.value or view.document_number != verified.number:
@@ -389,8 +427,20 @@ def withdraw_as(
 
 
 def on_person_deleted(session: Session, event: PersonDeleted) -> None:
-    """Delete a deleted person's e-Channel enrolments."""
+    """Delete a deleted person's e-Channel enrolments; unlink the consents they gave."""
     repository.delete_enrolments_of_person(session, event.person_id)
+    guardians.on_guardian_deleted(session, event.person_id)
+
+
+def my_enrolments(session: Session, person_id: uuid.UUID) -> list[MyEnrolment]:
+    """List a resident's own enrolments, newest first, each with its guardian's answer."""
+    mine = []
+    for enrolment in repository.enrolments_of_person(session, person_id):
+        consent = repository.consent_of_enrolment(session, enrolment.id)
+        mine.append(MyEnrolment(
+            enrolment=EnrolmentView.model_validate(enrolment, from_attributes=True),
+            guardian_consent=guardians.consent_view(consent) if consent else None))
+    return mine
 
 
 # --- gate 1 --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from borderpass.evidence import service
 from borderpass.evidence.schemas import (
@@ -15,6 +15,7 @@ from borderpass.evidence.schemas import (
     IngestReport,
     TestingOrderIn,
     TravelRecordIn,
+    VenueChoice,
 )
 from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
@@ -99,6 +100,13 @@ def record_testing_order(
     """Record a compulsory testing order."""
     order = service.record_testing_order(session, body, officer=caller.id, now=now)
     return {"id": str(order.id)}
+
+
+@router.get("/venues")
+def find_venues(session: DbSession, _caller: HealthOfficer,
+                q: Annotated[str, Query(min_length=1, max_length=120)]) -> list[VenueChoice]:
+    """Find venues by name or venue id, to name them in a testing order."""
+    return service.search_venues(session, q)
 
 
 @router.post("/high-risk-areas", status_code=201)

@@ -176,7 +176,7 @@ def _common(
         normalised = normalise(kind, number, today=today)
     except InvalidDocumentNumber as error:
         field = "document_kind" if error.reason == "unknown_kind" else "document_number"
-        raise _RowError(field, error.render("en")) from None
+        raise _RowError(field, error.fragment("en")) from None
     return kind, indexer(kind, normalised)
 
 

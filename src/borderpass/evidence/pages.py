@@ -4,11 +4,15 @@ same services as ``evidence.api``."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from borderpass.evidence import service
 from borderpass.evidence.schemas import FlagIn, HighRiskAreaIn, TestingOrderIn
@@ -31,7 +35,7 @@ from borderpass.kit.pages import (
     tr,
 )
 
-__all__ = ["FLAG_KINDS", "router"]
+__all__ = ["FLAG_KINDS", "UploadCoverage", "register_upload_coverage", "router"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
@@ -104,11 +108,32 @@ def _record(
     return redirect(then)
 
 
+class UploadCoverage(BaseModel):
+    """How much of the recent past a resident's uploaded check-ins cover."""
+
+    uploaded_at: datetime
+    covered_days: int  # of the last 14
+
+
+# Check-in sits above evidence, so the evidence page cannot ask it directly: ``wiring``
+# registers check-in's answer here at start-up, as it subscribes the event handlers.
+_coverage: Callable[[Session, uuid.UUID, datetime], UploadCoverage | None] | None = None
+
+
+def register_upload_coverage(
+    provider: Callable[[Session, uuid.UUID, datetime], UploadCoverage | None] | None,
+) -> None:
+    """Say where the evidence page learns how many days a resident's uploads cover."""
+    global _coverage
+    _coverage = provider
+
+
 @router.get("/evidence")
-def my_evidence(request: Request, session: DbSession, caller: Resident) -> Response:
+def my_evidence(request: Request, session: DbSession, now: Now, caller: Resident) -> Response:
     """Show the resident the test results, vaccinations and flags on file."""
+    coverage = _coverage(session, caller.id, now) if _coverage is not None else None
     return render(request, "evidence/mine.html", evidence=service.evidence_of(session, caller.id),
-                  results=RESULTS, flag_kinds=dict(FLAG_KINDS))
+                  results=RESULTS, flag_kinds=dict(FLAG_KINDS), coverage=coverage)
 
 
 # --- cases -------------------------------------------------------------------------
@@ -146,11 +171,14 @@ def record_case(request: Request, session: DbSession, now: Now, caller: HealthOf
 
 # --- compulsory testing orders ------------------------------------------------------
 
-ORDER_FIELDS = ("reference", "period_from", "period_to", "test_by", "premises")
+ORDER_FIELDS = ("reference", "period_from", "period_to", "test_by", "premises", "venues")
 
 
 def _orders_page(request: Request, session: DbSession, now: Any, status: int = 200,
                  **context: Any) -> Response:
+    context.setdefault("chosen", [])
+    context.setdefault("results", [])
+    context.setdefault("searched", False)
     return render(request, "evidence/testing_orders.html", status=status,
                   orders=service.testing_orders_in_force(session, now=now), **context)
 
@@ -162,18 +190,48 @@ def testing_orders(request: Request, session: DbSession, now: Now,
     return _orders_page(request, session, now)
 
 
+@router.get("/officer/testing-orders/venues")
+def find_order_venues(session: DbSession, _caller: HealthOfficer, q: str = "") -> JSONResponse:
+    """Find venues by name or venue id for a testing order (the form's venue picker)."""
+    found = service.search_venues(session, q[:120])
+    return JSONResponse([venue.model_dump() for venue in found],
+                        headers={"Cache-Control": "no-store"})
+
+
 @router.post("/officer/testing-orders")
 def record_testing_order(request: Request, session: DbSession, now: Now, caller: HealthOfficer,
                          form: PageForm) -> Response:
-    """Record a compulsory testing order; premises are given one address a line."""
-    values = text_fields(form, ORDER_FIELDS)
-    premises = [{"address": line.strip()} for line in values["premises"].splitlines()
-                if line.strip()]
+    """Record a compulsory testing order for venues and addresses (one address a line),
+    or, with "Find", show the venues that match the search."""
+    locale = page_locale(request)
+    values = text_fields(form, (*ORDER_FIELDS, "venue_q"))
+    ticked = [value for value in form.getlist("venue") if isinstance(value, str)]
+    try:
+        chosen = service.find_venues(session, ticked)
+    except BorderpassError as error:
+        return _orders_page(request, session, now, 422, values=values,
+                            errors=error_of(error, locale, ORDER_FIELDS))
+    if form.get("find"):
+        # The form without JavaScript: show the venues found; nothing is recorded yet.
+        ids = {venue.venue_id for venue in chosen}
+        results = [venue for venue in service.search_venues(session, values["venue_q"][:120])
+                   if venue.venue_id not in ids]
+        return _orders_page(request, session, now, values=values, chosen=chosen,
+                            results=results, searched=True)
+    premises: list[dict[str, str]] = [
+        {"address": venue.address, "venue_id": venue.venue_id} for venue in chosen]
+    premises += [{"address": line.strip()} for line in values["premises"].splitlines()
+                 if line.strip()]
+    data, errors = _parse(TestingOrderIn, {**{k: values[k] for k in ORDER_FIELDS[:4]},
+                                           "premises": premises},
+                          ("period_from", "period_to", "test_by"), locale)
+    if not premises:
+        data, errors = None, {**errors, "premises": tr(
+            locale, _("Choose at least one venue or give at least one address."))}
     return _record(
-        request, session, values=values, fields=ORDER_FIELDS,
-        parsed=_parse(TestingOrderIn, {**values, "premises": premises},
-                      ("period_from", "period_to", "test_by"), page_locale(request)),
-        page=lambda status, **context: _orders_page(request, session, now, status, **context),
+        request, session, values=values, fields=ORDER_FIELDS, parsed=(data, errors),
+        page=lambda status, **context: _orders_page(request, session, now, status,
+                                                    chosen=chosen, **context),
         save=lambda data: service.record_testing_order(session, data, officer=caller.id,
                                                        now=now),
         then="/officer/testing-orders",

@@ -20,6 +20,7 @@ __all__ = [
     "PremisesIn",
     "RowProblem",
     "TestingOrderIn",
+    "VenueChoice",
     "VenueOrderView",
 ]
 
@@ -61,6 +62,15 @@ class PremisesIn(BaseModel):
 
     address: str = Field(min_length=3, max_length=400)
     venue_id: str | None = Field(default=None, max_length=64)
+
+
+class VenueChoice(BaseModel):
+    """A venue a testing order can name: its id and what an officer recognises it by."""
+
+    venue_id: str
+    name_en: str
+    name_zh: str
+    address: str
 
 
 class TestingOrderIn(BaseModel):

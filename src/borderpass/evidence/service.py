@@ -40,16 +40,25 @@ from borderpass.evidence.sources import (
     rotate_source_key,
     source_kind,
 )
+from borderpass.evidence.venues import (
+    UnknownVenue,
+    find_venues,
+    reset_venue_directory,
+    search_venues,
+    use_venue_directory,
+)
 
 __all__ = [
     "BatchRejected",
     "FACTS_CHUNK",
     "SOURCE_KINDS",
+    "UnknownVenue",
     "create_source",
     "evidence_of",
     "facts_for",
     "facts_for_many",
     "find_source",
+    "find_venues",
     "high_risk_areas",
     "ingest",
     "latest_test_collected",
@@ -63,7 +72,10 @@ __all__ = [
     "record_testing_order",
     "record_travel",
     "replace_checkin_facts",
+    "reset_venue_directory",
     "rotate_source_key",
+    "search_venues",
     "source_kind",
     "testing_orders_in_force",
+    "use_venue_directory",
 ]

@@ -188,7 +188,7 @@ def chart_svg(days: list[healthcode.DayCount], locale: str) -> Markup:
         parts.append(f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" '
                      'stroke="#c8c8c8"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'font-size="12" fill="#1b1b1b">{round(peak * fraction)}</text>')
+                     f'font-size="14" fill="#1b1b1b">{round(peak * fraction)}</text>')
     for index, day in enumerate(days):
         x = left + index * step + (step - bar) / 2
         y = top + plot_h
@@ -200,7 +200,7 @@ def chart_svg(days: list[healthcode.DayCount], locale: str) -> Markup:
                 parts.append(f'<rect class="bar-{name}" x="{x:.1f}" y="{y:.1f}" '
                              f'width="{bar:.1f}" height="{h:.1f}" fill="{fill}"/>')
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" '
-                     f'text-anchor="middle" font-size="11" fill="#1b1b1b">'
+                     f'text-anchor="middle" font-size="13" fill="#1b1b1b">'
                      f"{day.day.month}/{day.day.day}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from numbers and escaped text only

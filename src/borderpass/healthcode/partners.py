@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from borderpass.healthcode import jobs as _declared  # noqa: F401 - the jobs sent below
 from borderpass.healthcode import partner_repository as repository
 from borderpass.healthcode import repository as codes
 from borderpass.healthcode.codec import CodeClaims, code_hash, encode
@@ -36,6 +37,7 @@ from borderpass.healthcode.lists import (
 )
 from borderpass.healthcode.models import CodeRevocation
 from borderpass.healthcode.partner_models import ConvertedCode, PartnerLists
+from borderpass.kit import jobs
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
@@ -327,6 +329,8 @@ def _revoke_converted(session: Session, jurisdiction: str, hashes: list[str],
     for code in found:
         log.info("code.revoked", converted=code.code_hash, original_issuer=jurisdiction,
                  reason="original_revoked")
+    if found:
+        jobs.enqueue(session, "healthcode.publish_lists")
     return len(found)
 
 

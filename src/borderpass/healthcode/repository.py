@@ -48,6 +48,12 @@ def last_seq(session: Session) -> int:
     return int(value or 0)
 
 
+def last_revoked_at(session: Session) -> datetime | None:
+    """Return when the newest revocation entry was made (None when there is none)."""
+    return session.scalar(select(CodeRevocation.revoked_at)
+                          .order_by(CodeRevocation.seq.desc()).limit(1))
+
+
 def live_codes_not_red(
     session: Session, person_ids: Sequence[uuid.UUID], now: datetime
 ) -> list[HealthCode]:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from borderpass.evidence.events import EvidenceChanged
+from borderpass.healthcode import jobs as _declared  # noqa: F401 - the jobs sent below
 from borderpass.healthcode import partners, repository
 from borderpass.healthcode.codec import CodeClaims, code_hash, encode
 from borderpass.healthcode.keys import ANCHOR_KEYS, CODE_KEYS, generation, keystore
@@ -50,6 +51,7 @@ from borderpass.healthcode.partners import (
 from borderpass.healthcode.verifier import Verdict, verify
 from borderpass.identity import service as identity
 from borderpass.identity.events import AccountSuspended
+from borderpass.kit import jobs
 from borderpass.kit.clock import HONG_KONG, end_of_day, hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import Forbidden, NotFound
@@ -64,6 +66,7 @@ __all__ = [
     "CODE_KEYS",
     "CachedVerifier",
     "codes_issued_per_day",
+    "list_ages",
     "DayCount",
     "export",
     "current_code",
@@ -214,6 +217,7 @@ def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reaso
         count += 1
     if count:
         _changed()
+        jobs.enqueue(session, "healthcode.publish_lists")
         log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
     return count
 
@@ -321,13 +325,26 @@ def _revoke_many(session: Session, people: list[uuid.UUID], *, now: datetime, re
                               for code in codes))
     if codes:
         _changed()
+        jobs.enqueue(session, "healthcode.publish_lists")
     for person_id, count in per_person.items():
         log.info("code.revoked", person=str(person_id), codes=count, reason=reason)
 
 
 def on_evidence_changed(session: Session, event: EvidenceChanged) -> None:
-    """Re-evaluate the people whose evidence changed (revoking the codes of those now red)."""
-    reevaluate(session, list(event.people), now=event.now)
+    """Re-evaluate the people whose evidence changed (revoking the codes of those now red).
+
+    Past ``reevaluate_inline_max`` people, they are re-evaluated by background jobs of a
+    chunk each, sent once the change commits, so that a large batch is acknowledged
+    without waiting for them.
+    """
+    people = list(dict.fromkeys(event.people))
+    if len(people) <= get_settings().reevaluate_inline_max:
+        reevaluate(session, people, now=event.now)
+        return
+    for start in range(0, len(people), REEVALUATE_CHUNK):
+        jobs.enqueue(session, "healthcode.reevaluate",
+                     [str(person) for person in people[start:start + REEVALUATE_CHUNK]])
+    log.info("status.reevaluation_queued", people=len(people), cause=event.cause)
 
 
 def on_account_suspended(session: Session, event: AccountSuspended) -> None:
@@ -476,6 +493,25 @@ def rotate_key(*, now: datetime) -> str:
     log.info("signing.key_rotated", kid=key.kid.hex())
     return key.kid.hex()
 
+
+
+def list_ages(session: Session, *, now: datetime) -> dict[str, float]:
+    """Return how long ago the content of the trust list and of the revocation list last
+    changed, in seconds (both lists are signed afresh whenever they are fetched).
+
+    The trust list changes when a code key is made or retired; the revocation list when
+    an entry is added. A list that has never had content is left out.
+    """
+    ages: dict[str, float] = {}
+    records = keystore().published(CODE_KEYS, now=now)
+    events = [at for record in records for at in (record.created_at, record.retired_at)
+              if at is not None]
+    if events:
+        ages["trust"] = max(0.0, (now - max(events)).total_seconds())
+    revoked_at = repository.last_revoked_at(session)
+    if revoked_at is not None:
+        ages["revocations"] = max(0.0, (now - revoked_at).total_seconds())
+    return ages
 
 
 @dataclass(frozen=True)

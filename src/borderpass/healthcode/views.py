@@ -7,7 +7,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, cast
 from urllib.parse import quote
 
@@ -87,6 +87,13 @@ class ScanResult:
     identity: str | None = None
     """``claimed`` or ``proven``: the holder's identity as this server knows it (the code
     does not say); None for a code this server did not issue."""
+    format: str | None = None
+    """``dcc`` or ``shc`` for another issuer's certificate (the holder's name is then in
+    ``initials``), None for a health code."""
+    cannot_verify: bool = False
+    birth_date: str | None = None
+    details: tuple[str, ...] = ()
+    """For another issuer's certificate: what it states, a line each, in the page's language."""
 
 
 # What to do, for each rule of the packaged rule set; a rule set loaded later may name
@@ -112,6 +119,8 @@ _GENERAL_STEP = {
     "amber": _("Get tested and watch for symptoms."),
 }
 _CHANGES_AT = _("Unless new results arrive, your code changes by itself at {time}.")
+_CHANGES_WHEN = _("Your code does not change by itself: it changes when new evidence arrives, "
+                  "such as a negative test result or the end of an order.")
 
 SCAN_PROBLEMS = {
     "expired": _("The code has expired. Ask the holder to refresh it."),
@@ -148,7 +157,16 @@ def next_steps(rule_ids: list[str], colour: str, *, locale: str) -> list[str]:
     return steps
 
 
-def _explained(issued: healthcode.IssuedCode, *, locale: str,
+def _changes_by_facts(session: Session, changes_at: datetime) -> bool:
+    """Say whether a status changes at ``changes_at`` because of the person's facts (a
+    result growing too old, the end of an isolation), rather than because a rule comes
+    into or goes out of force: the end of a rule set's validity is no news to a resident."""
+    edges = rules.active_rule_set(session).edges
+    # Evaluation reports a change at a rule's edge or one millisecond after it.
+    return not any(abs(changes_at - edge) <= timedelta(milliseconds=1) for edge in edges)
+
+
+def _explained(session: Session, issued: healthcode.IssuedCode, *, locale: str,
                now: datetime) -> tuple[list[str], list[str]]:
     if issued.colour == "green":
         return [], []
@@ -157,8 +175,10 @@ def _explained(issued: healthcode.IssuedCode, *, locale: str,
     reasons = [reason.description.get(language) or reason.description.get("en") or reason.rule
                for reason in view.reasons]
     steps = next_steps([reason.rule for reason in view.reasons], issued.colour, locale=locale)
-    if view.changes_at is not None:
+    if view.changes_at is not None and _changes_by_facts(session, view.changes_at):
         steps.append(tr(locale, _CHANGES_AT, time=_hk_time(view.changes_at, locale)))
+    elif not any(reason.rule in NEXT_STEPS for reason in view.reasons):
+        steps.append(tr(locale, _CHANGES_WHEN))  # the general advice does not say it
     return reasons, steps
 
 
@@ -170,7 +190,7 @@ def todays_code(
         issued = healthcode.todays_code(session, person_id, now=now, writer=writer)
     except healthcode.NotActive:
         return None
-    reasons, steps = _explained(issued, locale=locale, now=now)
+    reasons, steps = _explained(session, issued, locale=locale, now=now)
     conversions = []
     if issued.colour == "green":
         # The code travels in the address's fragment, which browsers never send to a server.
@@ -236,14 +256,17 @@ def code_pdf(session: Session, person_id: uuid.UUID, *, locale: str, now: dateti
     """Return today's code of a resident as a printable PDF."""
     issued = healthcode.todays_code(session, person_id, now=now, writer=writer)
     person = identity.get_person(session, person_id)
-    reasons, steps = _explained(issued, locale=locale, now=now)
+    reasons, steps = _explained(session, issued, locale=locale, now=now)
     colour_name = {"green": _("Green code"), "amber": _("Amber code"), "red": _("Red code")}
+    colour_text = tr(locale, colour_name[issued.colour])
+    valid_until = _hk_time(issued.valid_until, locale)
     return code_sheet(
         locale=locale, qr_png=qr_image(issued.text, "png", scale=8), colour=issued.colour,
-        title=tr(locale, _("Health Code")), colour_text=tr(locale, colour_name[issued.colour]),
+        qr_alt=tr(locale, _("QR code of the health code: {colour}, valid until {time}, for "
+                            "a border officer to scan."), colour=colour_text, time=valid_until),
+        title=tr(locale, _("Health Code")), colour_text=colour_text,
         holder=f"{person.initials} · {person.doc_masked}",
-        valid_text=tr(locale, _("Valid until {time}"),
-                      time=_hk_time(issued.valid_until, locale)),
+        valid_text=tr(locale, _("Valid until {time}"), time=valid_until),
         printed_text=tr(locale, _("Printed at {time}. Print a new one each day."),
                         time=_hk_time(now, locale)),
         notes=reasons + steps,
@@ -258,6 +281,10 @@ def scan_problem(reason: str | None, *, locale: str) -> str:
 def verify_scanned(session: Session, text: str, *, locale: str, now: datetime) -> ScanResult:
     """Verify the text of a scanned code offline, and say whether this server knows its
     holder's identity as proven."""
+    if text.strip().startswith(("HC1:", "shc:/")):  # another issuer's certificate
+        from borderpass.healthcode.foreignscan import verify_foreign_scanned
+
+        return verify_foreign_scanned(text.strip(), locale=locale, now=now)
     verdict = healthcode.verify_code(session, text.strip(), now=now)
     holder = verdict.holder or {}
     known = healthcode.identity_of_code(session, verdict.code_hash) \

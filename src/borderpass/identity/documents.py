@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from borderpass.kit.errors import InvalidInput
+from borderpass.kit.errors import InvalidFragment
 from borderpass.kit.i18n import _
 
 __all__ = [
@@ -34,7 +34,7 @@ class DocumentKind(StrEnum):
     MAINLAND = "mainland"
 
 
-class InvalidDocumentNumber(InvalidInput):
+class InvalidDocumentNumber(InvalidFragment):
     code = "invalid_document_number"
     message = _("The document number is not valid.")
 

@@ -8,18 +8,21 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from borderpass.identity import service
 from borderpass.identity.caller import remember_sign_in, require_page, sign_out_page
+from borderpass.identity.phones import display_phone
 from borderpass.identity.schemas import Principal, RegistrationDetails
+from borderpass.kit import outbox
 from borderpass.kit.clock import HONG_KONG
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError, InvalidInput
 from borderpass.kit.http import ClientAddress, DbSession, Now
-from borderpass.kit.i18n import _
+from borderpass.kit.i18n import _, _n, translate_plural
 from borderpass.kit.pages import (
     PageForm,
     csrf_protect,
@@ -193,7 +196,8 @@ def register_activate(request: Request, session: DbSession, now: Now) -> Respons
         return redirect("/register")
     if registration.state != "submitted":
         return redirect("/register/details")
-    return render(request, "identity/register_activate.html", registration=registration)
+    return render(request, "identity/register_activate.html", registration=registration,
+                  mailbox=outbox.mailbox_folder())
 
 
 @router.post("/register/activate")
@@ -212,10 +216,45 @@ def register_activate_submit(request: Request, session: DbSession, now: Now,
     except BorderpassError as error:
         return render(request, "identity/register_activate.html", status=error.status,
                       keep_writes=error.keep, registration=registration,
-                      errors=error_of(error, locale, ("pin",)))
+                      errors=error_of(error, locale, ("pin",)),
+                      mailbox=outbox.mailbox_folder())
     remember_sign_in(request, token=token, role="resident", kind="resident", name=person.initials)
     flash(request, _("Your account is active. Welcome."))
     return redirect("/")
+
+
+@router.post("/register/extend")
+def register_extend(request: Request, session: DbSession, now: Now, form: PageForm) -> Response:
+    """Give the registration its time again, counted from now.
+
+    register.js asks for JSON and announces the answer; without it the page is reloaded
+    with the answer as a message.
+    """
+    back = safe_next(text_fields(form, ["next"])["next"], "/register/details")
+    if back not in ("/register/details", "/register/activate"):
+        back = "/register/details"
+    wants_json = "application/json" in request.headers.get("accept", "")
+    registration = _open_registration(request, session, now)
+    if registration is None:
+        if wants_json:
+            return JSONResponse({"expired": True, "next": "/register"}, status_code=410)
+        return redirect("/register")
+    locale = page_locale(request)
+    try:
+        registration = service.extend_registration(session, registration.id, now=now)
+    except BorderpassError as error:
+        if wants_json:
+            return JSONResponse({"message": error.render(locale)}, status_code=error.status)
+        flash(request, error.render(locale))
+        return redirect(back)
+    left = max(0, int((registration.expires_at - now).total_seconds() // 60))
+    said = _n("You have {minutes} minute left.", "You have {minutes} minutes left.")
+    if wants_json:
+        return JSONResponse({"expires_at": registration.expires_at.isoformat(),
+                             "minutes_left": left,
+                             "message": translate_plural(said, left, locale, minutes=left)})
+    flash(request, said, count=left, minutes=left)
+    return redirect(back)
 
 
 @router.post("/register/resend")
@@ -229,7 +268,8 @@ def register_resend(request: Request, session: DbSession, now: Now) -> Response:
     except BorderpassError as error:
         return render(request, "identity/register_activate.html", status=error.status,
                       keep_writes=error.keep, registration=registration,
-                      errors=error_of(error, page_locale(request), ("pin",)))
+                      errors=error_of(error, page_locale(request), ("pin",)),
+                      mailbox=outbox.mailbox_folder())
     flash(request, _("A new PIN has been sent."))
     return redirect("/register/activate")
 
@@ -260,7 +300,8 @@ def sign_in(request: Request, session: DbSession, now: Now, form: PageForm,
         page = render(request, "identity/sign_in.html", status=error.status,
                       keep_writes=error.keep, next=safe_next(values["next"]),
                       kinds=_kinds(locale, SIGN_IN_KINDS), values=values,
-                      errors={"form": error.render(locale)})
+                      errors=error_of(error, locale, ("document_kind", "document_number",
+                                                      "password"), default="password"))
         page.headers.update(error.headers)
         return page
     remember_sign_in(request, token=token, role="resident", kind="resident", name=person.initials)
@@ -271,7 +312,8 @@ def sign_in(request: Request, session: DbSession, now: Now, form: PageForm,
 def account(request: Request, session: DbSession, caller: Resident) -> Response:
     """Show the resident's own record."""
     person = service.person_view(service.get_person(session, caller.id))
-    return render(request, "identity/account.html", person=person)
+    return render(request, "identity/account.html", person=person,
+                  phone=display_phone(person.phone))
 
 
 @router.post("/account/delete")
@@ -280,7 +322,8 @@ def delete_account(request: Request, session: DbSession, now: Now, caller: Resid
     """Delete the resident's account after they confirmed it."""
     if not form.get("confirm"):
         person = service.person_view(service.get_person(session, caller.id))
-        return render(request, "identity/account.html", status=422, person=person, errors={
+        return render(request, "identity/account.html", status=422, person=person,
+                      phone=display_phone(person.phone), errors={
             "confirm": tr(page_locale(request), _("Tick the box to confirm."))})
     service.delete_account(session, caller.id, now=now)
     request.session.clear()
@@ -292,7 +335,7 @@ def delete_account(request: Request, session: DbSession, now: Now, caller: Resid
 
 def _help_desk_page(request: Request, status: int = 200, **context: Any) -> Response:
     return render(request, "identity/help_desk.html", status=status,
-                  kinds=_kinds(page_locale(request)), **context)
+                  kinds=_kinds(page_locale(request)), at_help_desk=True, **context)
 
 
 @router.get("/officer/help-desk")
@@ -319,7 +362,9 @@ def help_desk_register(request: Request, session: DbSession, now: Now, caller: H
         return _help_desk_page(request, status=422, values=values, errors=errors)
     try:
         registration = service.start_registration(session, now=now)
-        service.submit_registration(session, registration.id, details, proof, now=now)
+        # The officer activates the account here and now: no PIN is sent.
+        service.submit_registration(session, registration.id, details, proof, now=now,
+                                    send_pin=False)
         person = service.activate_by_officer(session, registration.id, officer=caller.id,
                                              now=now)
     except BorderpassError as error:
@@ -512,7 +557,9 @@ def staff_sign_in(request: Request, session: DbSession, now: Now, form: PageForm
     except BorderpassError as error:
         page = render(request, "staff_sign_in.html", status=error.status,
                       keep_writes=error.keep, next=safe_next(values["next"], ""),
-                      values=values, errors={"form": error.render(page_locale(request))})
+                      values=values, errors=error_of(error, page_locale(request),
+                                                     ("username", "password"),
+                                                     default="password"))
         page.headers.update(error.headers)
         return page
     remember_sign_in(request, token=token, role=member.role, kind="staff",

@@ -74,6 +74,18 @@ def active_people(session: Session, *, after: uuid.UUID | None, limit: int) -> l
     return repository.active_people_after(session, after, limit)
 
 
+def active_people_ranges(session: Session, *, size: int) -> tuple[int, list[uuid.UUID]]:
+    """Return how many residents are active, and the ids that split them, in id order, into
+    ranges of ``size`` people (the first id of each range)."""
+    return repository.count_active_people(session), repository.active_people_marks(session, size)
+
+
+def active_people_between(session: Session, *, low: uuid.UUID | None,
+                          high: uuid.UUID | None) -> list[uuid.UUID]:
+    """Return the active residents' ids from ``low`` (included) to ``high`` (excluded)."""
+    return repository.active_people_between(session, low, high)
+
+
 def get_person(session: Session, person_id: uuid.UUID) -> Person:
     """Return a person by id."""
     person = repository.get_person(session, person_id)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from borderpass.kit.errors import InvalidInput
+from borderpass.kit.errors import InvalidFragment
 from borderpass.kit.i18n import _
 
-__all__ = ["InvalidPhone", "normalise_phone"]
+__all__ = ["InvalidPhone", "display_phone", "normalise_phone"]
 
 
-class InvalidPhone(InvalidInput):
+class InvalidPhone(InvalidFragment):
     code = "invalid_phone"
     message = _("The mobile phone number is not valid.")
 
@@ -44,3 +44,17 @@ def normalise_phone(text: str) -> str:
                 raise InvalidPhone(reason, field="phone")
             return digits
     raise InvalidPhone(_("only +852, +853 and +86 numbers are accepted"), field="phone")
+
+
+def display_phone(e164: str) -> str:
+    """Return an E.164 mobile number grouped as people write it: ``+852 9123 4567``,
+    ``+853 6123 4567``, ``+86 138 0013 8000``; any other text is returned as it is."""
+    for code, groups in (("852", (4, 4)), ("853", (4, 4)), ("86", (3, 4, 4))):
+        rest = e164[1 + len(code):]
+        if e164.startswith("+" + code) and rest.isdigit() and len(rest) == sum(groups):
+            parts, start = [], 0
+            for size in groups:
+                parts.append(rest[start:start + size])
+                start += size
+            return " ".join([f"+{code}", *parts])
+    return e164

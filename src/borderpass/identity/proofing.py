@@ -39,7 +39,7 @@ from borderpass.kit import outbox
 from borderpass.kit.clock import hk_date
 from borderpass.kit.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from borderpass.kit.events import publish
-from borderpass.kit.i18n import _
+from borderpass.kit.i18n import _, _n, translate
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import check_secret, hash_secret
 from borderpass.kit.vault import document_index, open_text, seal_text
@@ -167,7 +167,10 @@ class LetterExpired(Gone):
 
 class WrongLetterPin(InvalidInput):
     code = "wrong_pin"
-    message = _("The PIN is not correct; {left} attempts left.")
+    plural = _n("The PIN is not correct; {left} attempt left.",
+                "The PIN is not correct; {left} attempts left.")
+    counted_by = "left"
+    message = plural.plural
 
 
 class CaseNotFound(NotFound):
@@ -401,10 +404,12 @@ def request_letter(session: Session, person_id: uuid.UUID, *, born_on: date,
     address = open_text("registry.address", record.address_sealed)
     outbox.queue(
         session, channel="letter", purpose=_LETTER_PURPOSE, recipient=f"{name}\n{address}",
-        body="borderpass: to prove that you hold your identity document, sign in and enter "
-             "this PIN on your account page: {pin}. It is valid for "
-             f"{LETTER_DAYS} days. If you did not ask for it, bring your document to a help "
-             "desk: someone may be using your identity.",
+        # In the person's language; the PIN itself is filled in at delivery.
+        body=translate(_("borderpass: to prove that you hold your identity document, sign in "
+                         "and enter this PIN on your account page: {pin}. It is valid for {days} "
+                         "days. If you did not ask for it, bring your document to a help desk: "
+                         "someone may be using your identity."),
+                       person.locale, pin="{pin}", days=LETTER_DAYS),
         reference=str(letter.id), secret_ref=str(letter.id), now=now,
     )
     log.info("identity.letter_queued", person=str(person.id), letter=str(letter.id))

@@ -33,7 +33,7 @@ from borderpass.kit.clock import hk_date
 from borderpass.kit.errors import Conflict, InvalidInput, NotFound
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
-from borderpass.kit.vault import document_index, seal_text
+from borderpass.kit.vault import document_index, open_text, seal_text
 
 __all__ = [
     "REGISTRY_FIELDS",
@@ -43,6 +43,7 @@ __all__ = [
     "create_registry",
     "find_registry",
     "load_registry_records",
+    "registered_holder",
 ]
 
 log = get_logger(__name__)
@@ -244,3 +245,18 @@ def load_registry_records(
              updated=updated)
     return RegistryLoadReport(registry=registry.name, rows=len(checked), inserted=inserted,
                               updated=updated)
+
+
+def registered_holder(session: Session, kind: str, number: str) -> tuple[str, date] | None:
+    """Return the English name and birth date the issuing registry holds for a document.
+
+    None when no registry has sent a record of it (or the number is not valid).
+    """
+    try:
+        normalised = normalise(kind, number)
+    except InvalidDocumentNumber:
+        return None
+    record = repository.registry_record(session, kind, document_index(kind, normalised))
+    if record is None:
+        return None
+    return open_text("registry.name_en", record.name_en_sealed), record.born_on

@@ -115,6 +115,30 @@ def active_people_after(session: Session, after: uuid.UUID | None, limit: int) -
     return list(session.scalars(query.order_by(Person.id).limit(limit)))
 
 
+def active_people_marks(session: Session, every: int) -> list[uuid.UUID]:
+    """Return the id of every ``every``-th active person in id order (the first included)."""
+    numbered = select(Person.id, func.row_number().over(order_by=Person.id).label("n")) \
+        .where(Person.status == "active").subquery()
+    return list(session.scalars(select(numbered.c.id).where((numbered.c.n - 1) % every == 0)
+                                .order_by(numbered.c.id)))
+
+
+def count_active_people(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Person)
+                              .where(Person.status == "active")) or 0)
+
+
+def active_people_between(session: Session, low: uuid.UUID | None,
+                          high: uuid.UUID | None) -> list[uuid.UUID]:
+    """Return the active people's ids with ``low <= id < high`` (a None bound: no bound)."""
+    query = select(Person.id).where(Person.status == "active")
+    if low is not None:
+        query = query.where(Person.id >= low)
+    if high is not None:
+        query = query.where(Person.id < high)
+    return list(session.scalars(query.order_by(Person.id)))
+
+
 def active_people_at(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:
     """Return the active people whose address has one of these blind indexes."""
     if not address_indexes:

@@ -36,7 +36,7 @@ from borderpass.identity.documents import mask, normalise
 from borderpass.identity.schemas import Principal, SignInLockView, UnlockResult
 from borderpass.kit.config import Settings, get_settings
 from borderpass.kit.errors import BorderpassError, Forbidden, InvalidInput
-from borderpass.kit.i18n import _
+from borderpass.kit.i18n import _, _n
 from borderpass.kit.logging import get_logger
 from borderpass.kit.vault import document_index
 
@@ -82,7 +82,10 @@ STAFF_LOCKED = _("This account is locked after too many failed sign-ins. Ask a s
 class SignInDelayed(BorderpassError):
     code = "sign_in_delayed"
     status = 429
-    message = _("Too many failed sign-ins. Wait {seconds} seconds, then try again.")
+    plural = _n("Too many failed sign-ins. Wait {seconds} second, then try again.",
+                "Too many failed sign-ins. Wait {seconds} seconds, then try again.")
+    counted_by = "seconds"
+    message = plural.plural
 
     def __init__(self, seconds: int, **params: Any) -> None:
         self.retry_after = max(1, seconds)

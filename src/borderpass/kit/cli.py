@@ -34,10 +34,9 @@ def outbox_deliver(
 ) -> None:
     """Hand queued SMS and letters to the configured sender."""
     sender = outbox.configured_sender()
-    with unit_of_work() as session:
-        sent = outbox.deliver(session, sender, now=utcnow(), limit=limit)
+    sent = outbox.deliver_each(unit_of_work, sender, now=utcnow(), limit=limit)
     typer.echo(f"delivered {sent} message(s)")
-    if isinstance(sender, outbox.MailboxSender) and sent:
+    if isinstance(sender, outbox.MailboxSender):  # said even when the jobs came first
         typer.echo(f"(not sent: each is a file in {sender.folder}/, which stands in for the "
                    "phone)")
 
@@ -58,5 +57,5 @@ def mailbox_note() -> str | None:
     settings = get_settings()
     if not issubclass(outbox.sender_class(), outbox.MailboxSender):
         return None
-    return (f"SMS and letters (activation PINs) are not sent: `borderpass outbox deliver` "
-            f"puts each in a file under {settings.mailbox_dir}/")
+    return (f"SMS and letters (activation PINs) are not sent: each is put in a file under "
+            f"{settings.mailbox_dir}/ as soon as it is queued")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["HONG_KONG", "end_of_day", "hk_date", "parse_instant", "utcnow"]
+__all__ = ["HONG_KONG", "end_of_day", "hk_date", "hk_isoformat", "parse_instant", "utcnow"]
 
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 
@@ -18,6 +18,11 @@ def utcnow() -> datetime:
 def hk_date(instant: datetime) -> date:
     """Return the Hong Kong calendar day of an instant."""
     return instant.astimezone(HONG_KONG).date()
+
+
+def hk_isoformat(instant: datetime) -> str:
+    """Return an instant as ISO-8601 in Hong Kong time with its offset, to the second."""
+    return instant.astimezone(HONG_KONG).isoformat(timespec="seconds")
 
 
 def end_of_day(instant: datetime) -> datetime:

@@ -98,11 +98,45 @@ class Settings(BaseSettings):
     revocation_poll_seconds: int = 30
     key_grace_hours: int = 48
 
+    # Background jobs (kit/jobs.py). With a Redis URL, jobs go to Redis and `borderpass
+    # worker` processes run them; without one (the embedded default) they run inside the
+    # process that sent them: the web process runs a worker and a scheduler thread of its
+    # own (``embedded_jobs``; tests turn it off and run jobs when they ask).
+    redis_url: str = ""
+    jobs_namespace: str = Field(default="borderpass", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    embedded_jobs: bool = True
+    embedded_job_threads: int = Field(default=2, ge=1, le=64)
+    # A job that raises is tried again after a growing wait (from the minimum, doubling,
+    # at most the maximum), this many times, then dead-lettered with its reason.
+    jobs_max_retries: int = Field(default=5, ge=0, le=100)
+    jobs_min_backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
+    jobs_max_backoff_seconds: float = Field(default=600.0, gt=0, le=6 * 24 * 3600)
+    jobs_time_limit_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
+    # A worker that has not beaten for this long is dead: its unfinished jobs go back to
+    # their queue for another worker. Live workers beat four times in this period.
+    jobs_worker_timeout_seconds: float = Field(default=60.0, ge=1, le=3600)
+    partners_sync_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    # An evidence change touching more people than this re-evaluates them in background
+    # jobs (chunks on the ``bulk`` queue) rather than inside the request.
+    reevaluate_inline_max: int = Field(default=10_000, ge=0)
+    # Where the lists are written for static serving (a CDN or a web server in front): the
+    # verifier's file (trust and revocation lists) and the exposure list, rewritten by a
+    # job after each change. Default: var/published.
+    publish_dir: Path | None = None
+    # The scanner's trust material for other issuers' certificates: document signer (and
+    # CSCA) certificates of EU DCCs under ``dcc/``, a folder of trusted SMART Health Card
+    # issuers under ``shc/`` (docs/formats/dcc.md, shc.md). Default: var/foreign.
+    foreign_trust_dir: Path | None = None
+
     def model_post_init(self, __context: Any) -> None:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'borderpass.sqlite3'}"
         if self.key_dir is None:
             self.key_dir = self.var_dir / "keys"
+        if self.publish_dir is None:
+            self.publish_dir = self.var_dir / "published"
+        if self.foreign_trust_dir is None:
+            self.foreign_trust_dir = self.var_dir / "foreign"
         if self.log_file is None:
             self.log_file = self.var_dir / "log" / "borderpass.log"
         missing = [name for name in _SECRET_NAMES if getattr(self, name) is None]
@@ -154,10 +188,24 @@ def _load_or_generate_secrets(path: Path) -> dict[str, str]:
     for name in _SECRET_NAMES:
         stored.setdefault(name, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Written aside and put in place whole: a process starting meanwhile never reads half
+    # a file, and of several making the first file at once, the first to link it wins and
+    # every one reads that back, so all of them hold the same secrets.
+    aside = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(stored, handle, indent=2)
-    return stored
+    if path.exists():  # an older file lacking a secret, completed
+        aside.replace(path)
+        return stored
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
+    written: dict[str, str] = json.loads(path.read_text())
+    return written
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
@@ -39,6 +40,7 @@ __all__ = [
     "engine_for",
     "get_engine",
     "new_id",
+    "ping",
     "session_factory",
     "unit_of_work",
 ]
@@ -240,3 +242,8 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def ping(session: Session) -> None:
+    """Ask the database a trivial question: raises when it does not answer."""
+    session.execute(text("SELECT 1")).scalar_one()

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from borderpass.kit.i18n import _, translate
+from borderpass.kit.i18n import InLocales, Plural, _, translate, translate_plural
 
 __all__ = [
     "BorderpassError",
     "Conflict",
     "Forbidden",
     "Gone",
+    "InvalidFragment",
     "InvalidInput",
     "NotFound",
     "TooLarge",
     "Unauthorised",
+    "sentence",
 ]
 
 
@@ -29,6 +31,10 @@ class BorderpassError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
     message: ClassVar[str] = _("The request could not be completed.")
+    # A message with a plural form, chosen by the number in the parameter ``counted_by``
+    # ("1 attempt left", "2 attempts left"); ``message`` is then its plural, in English.
+    plural: ClassVar[Plural | None] = None
+    counted_by: ClassVar[str] = "count"
 
     def __init__(
         self,
@@ -41,6 +47,7 @@ class BorderpassError(Exception):
         **params: Any,
     ) -> None:
         self.text = message or self.message
+        self._plural = self.plural if message is None else None
         # keep: the unit of work commits what was flushed before the error (a spent PIN
         # attempt must count even though the caller gets an error).
         self.keep = keep
@@ -62,9 +69,17 @@ class BorderpassError(Exception):
         A parameter that is itself a marked message (``expected=_("a digit")``) is
         translated too.
         """
-        params = {name: translate(value, locale) if isinstance(value, str) else value
+        params = {name: translate(value, locale) if isinstance(value, str)
+                  else value.get(locale) if isinstance(value, InLocales) else value
                   for name, value in self.params.items()}
+        count = self.params.get(self.counted_by)
+        if self._plural is not None and isinstance(count, int):
+            return translate_plural(self._plural, count, locale, **params)
         return translate(self.text, locale, **params)
+
+    def fragment(self, locale: str = "en") -> str:
+        """Return the message as written, to be part of a longer text ("line 3: …")."""
+        return BorderpassError.render(self, locale)
 
     def as_json(self, locale: str = "en") -> dict[str, Any]:
         """Return the error as the JSON body the API sends."""
@@ -80,6 +95,21 @@ class InvalidInput(BorderpassError):
     code = "invalid_input"
     status = 422
     message = _("The input is not valid.")
+
+
+class InvalidFragment(InvalidInput):
+    """Bad input whose messages are written as fragments ("wrong length: …"), so that a
+    batch can say "line 3: document_number: wrong length: …"; shown on its own (a form,
+    an API answer) a message starts with a capital letter."""
+
+    def render(self, locale: str = "en") -> str:
+        """Return the message in ``locale`` as a sentence of its own."""
+        return sentence(super().render(locale))
+
+
+def sentence(text: str) -> str:
+    """Start a text with a capital letter (a script without case is left as it is)."""
+    return text[:1].upper() + text[1:]
 
 
 class NotFound(BorderpassError):

@@ -13,6 +13,15 @@ log and a database dump never hold the secret.
 
 The embedded default's sender is ``MailboxSender``: each message becomes a file under
 ``var/mailbox/`` that stands in for the resident's phone. Production settings refuse it.
+
+Each message is delivered by the job ``outbox.deliver``, collected in the unit of work
+that queued it and so sent once it commits; ``outbox.sweep`` (every minute) delivers
+whatever a lost job left. Delivery is idempotent: the message's row is locked and its
+``sent_at`` checked and set in the deliverer's unit of work, so a job run twice, or a job
+and the sweep together, hand a message to the sender once. Only a deliverer that dies
+between the sender's acceptance and its commit leaves the message to be sent again,
+which is why a sender gets the message's id: a provider's idempotency key (the mailbox
+writes the same file again).
 """
 
 from __future__ import annotations
@@ -21,14 +30,16 @@ import importlib
 import os
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Index, LargeBinary, String, Text, Uuid, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from borderpass.kit import jobs
 from borderpass.kit.config import get_settings
 from borderpass.kit.db import Base, UTCDateTime, new_id
 from borderpass.kit.errors import BorderpassError
@@ -38,7 +49,8 @@ from borderpass.kit.vault import open_text, seal_text
 
 __all__ = [
     "Delivery", "Filler", "MailboxSender", "OutboxMessage", "Sender", "SenderRefused",
-    "check_sender", "configured_sender", "deliver", "mask_phone", "messages_for", "queue",
+    "check_sender", "configured_sender", "deliver", "deliver_each", "deliver_one",
+    "mailbox_folder", "mask_phone", "messages_for", "queue",
     "register_filler", "reset_fillers", "sender_class",
 ]
 
@@ -94,7 +106,11 @@ class Delivery:
 
 
 class Sender(Protocol):
-    """Delivers one message; raises to leave it in the outbox for the next round."""
+    """Delivers one message; raises to leave it in the outbox for the next round.
+
+    ``delivery.id`` is the same each time a message is handed over: a sender passes it to
+    its provider as the idempotency key, so that a retry after a crash sends nothing twice.
+    """
 
     def send(self, delivery: Delivery) -> None: ...
 
@@ -117,10 +133,14 @@ class MailboxSender:
         path = self.folder / f"{stamp}-{delivery.channel}-{delivery.id}.txt"
         text = (f"To: {delivery.recipient}\nChannel: {delivery.channel}\n"
                 f"Purpose: {delivery.purpose}\n\n{delivery.body}\n")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written aside and renamed: the file appears whole, and the same message handed
+        # over again (its id names the file) replaces it rather than adding a second one.
+        aside = path.with_name(f".{path.name}.{os.getpid()}.part")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.replace(aside, path)
 
 
 # A filler makes a message's secret at delivery: given the session, the message's
@@ -168,6 +188,7 @@ def queue(
     session.add(message)
     session.flush()
     log.info("outbox.queued", id=str(message.id), channel=channel, purpose=purpose)
+    jobs.enqueue(session, "outbox.deliver", str(message.id))
     return message
 
 
@@ -206,6 +227,14 @@ def check_sender() -> None:
     sender_class = _sender_class(settings.outbox_sender)
     if settings.is_production and getattr(sender_class, "development_only", False):
         raise SenderRefused(sender=settings.outbox_sender)
+
+
+def mailbox_folder() -> Path | None:
+    """Return the folder where the development mailbox puts messages, when it is the
+    configured sender; None when messages really go out."""
+    if not issubclass(_sender_class(get_settings().outbox_sender), MailboxSender):
+        return None
+    return get_settings().mailbox_dir
 
 
 def configured_sender() -> Sender:
@@ -249,21 +278,72 @@ def deliver(session: Session, sender: Sender, *, now: datetime, limit: int = 500
         .with_for_update(skip_locked=True)
     ).all()
     for message in unsent:
-        body = _filled(session, message, now)
-        if body is None:
-            message.sent_at = now
-            log.info("outbox.dropped", id=str(message.id), purpose=message.purpose)
-            continue
-        recipient = open_text("outbox.recipient", message.recipient_sealed)
-        sender.send(Delivery(message.id, message.channel, message.purpose, recipient, body,
-                             message.created_at))
-        message.sent_at = now
-        sent += 1
-        log.info("outbox.delivered", id=str(message.id), channel=message.channel,
-                 purpose=message.purpose,
-                 recipient=mask_phone(recipient) if message.channel == "sms" else "(letter)")
+        sent += _hand_over(session, sender, message, now)
     session.flush()
     return sent
+
+
+def deliver_one(session: Session, sender: Sender, message_id: uuid.UUID, *,
+                now: datetime) -> bool:
+    """Hand one message to ``sender`` unless it is sent or another deliverer holds it;
+    return whether it went."""
+    message = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id == message_id,
+                                    OutboxMessage.sent_at.is_(None))
+        .with_for_update(skip_locked=True)
+    ).first()
+    if message is None:
+        return False
+    sent = _hand_over(session, sender, message, now)
+    session.flush()
+    return bool(sent)
+
+
+def _hand_over(session: Session, sender: Sender, message: OutboxMessage, now: datetime) -> int:
+    body = _filled(session, message, now)
+    if body is None:
+        message.sent_at = now
+        log.info("outbox.dropped", id=str(message.id), purpose=message.purpose)
+        return 0
+    recipient = open_text("outbox.recipient", message.recipient_sealed)
+    sender.send(Delivery(message.id, message.channel, message.purpose, recipient, body,
+                         message.created_at))
+    message.sent_at = now
+    log.info("outbox.delivered", id=str(message.id), channel=message.channel,
+             purpose=message.purpose,
+             recipient=mask_phone(recipient) if message.channel == "sms" else "(letter)")
+    return 1
+
+
+@jobs.actor("outbox.deliver")
+def deliver_job(session: Session, message_id: str) -> None:
+    """Deliver one queued message (sent by ``queue`` once its unit of work commits)."""
+    deliver_one(session, configured_sender(), uuid.UUID(message_id), now=jobs.now())
+
+
+def deliver_each(unit: Callable[[], AbstractContextManager[Session]], sender: Sender, *,
+                 now: datetime, limit: int = 500) -> int:
+    """Hand unsent messages to ``sender`` one at a time, each in a unit of work of its own
+    (opened with ``unit``); return how many went.
+
+    A deliverer stopped half-way (a worker killed) then loses the mark of one message at
+    most, the one it was handing over, not of all it had sent in one transaction.
+    """
+    with unit() as session:
+        unsent = list(session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))
+            .order_by(OutboxMessage.created_at).limit(limit)))
+    sent = 0
+    for message_id in unsent:
+        with unit() as session:
+            sent += deliver_one(session, sender, message_id, now=now)
+    return sent
+
+
+@jobs.actor("outbox.sweep", every=timedelta(minutes=1), unit=False)
+def sweep_job() -> None:
+    """Deliver every message still unsent (one whose job was lost)."""
+    deliver_each(jobs.unit, configured_sender(), now=jobs.now())
 
 
 def messages_for(session: Session, reference: str) -> list[OutboxMessage]:

@@ -34,6 +34,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from borderpass.kit import jobs
 from borderpass.kit.db import Base, UTCDateTime, unit_of_work
 from borderpass.kit.http import get_factory, get_now
 from borderpass.kit.logging import get_logger
@@ -134,6 +135,12 @@ def purge_expired(db: Session, *, now: datetime) -> int:
     """Delete the sessions that expired; return how many."""
     result = db.execute(delete(WebSession).where(WebSession.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@jobs.actor("sessions.purge", every=timedelta(hours=1))
+def purge_job(db: Session) -> None:
+    """Delete the expired sessions (hourly)."""
+    purge_expired(db, now=jobs.now())
 
 
 class ServerSessions:

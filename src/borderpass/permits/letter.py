@@ -1,10 +1,10 @@
 """The decision letter: its content, gathered from a decided application, and that content
 as a PDF in Traditional Chinese, Simplified Chinese or English.
 
-Chinese text uses the standard Adobe CID fonts (MSung-Light for Traditional, STSong-Light
-for Simplified), which every PDF reader resolves with its Asian font support, so no font
-file needs to ship with the platform. The document is built with reportlab's invariant
-mode: the same decision gives the same bytes.
+The text is set in the platform's embedded sans family (``kit.pdf``), so every viewer
+shows the Chinese, and the letter is tagged for screen readers (its language, a heading
+for the title and each section, a paragraph for each line). The same decision gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -12,17 +12,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
-from textwrap import wrap
 
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy.orm import Session
 
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
+from borderpass.kit.pdf import Region, TaggedDocument
 from borderpass.kit.vault import open_text
 from borderpass.permits import policy as policies
 from borderpass.permits import repository
@@ -97,18 +93,6 @@ def letter_data(
         if conditions else (),
     )
 
-_FONTS = {"zh_Hant": "MSung-Light", "zh_Hans": "STSong-Light", "en": "Helvetica"}
-_registered: set[str] = set()
-
-
-def _font(locale: str) -> str:
-    name = _FONTS.get(locale, "Helvetica")
-    if name != "Helvetica" and name not in _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(name))
-        _registered.add(name)
-    return name
-
-
 # The letter's own wording in the three languages, kept with the letter like the policy's
 # texts are kept with the policy.
 _WORDS: dict[str, tuple[str, str, str]] = {  # en, zh_Hant, zh_Hans
@@ -140,48 +124,25 @@ _WORDS: dict[str, tuple[str, str, str]] = {  # en, zh_Hant, zh_Hans
                "请将本决定书与通行证一并保存，并按要求出示。"),
 }
 _COLUMN = {"en": 0, "zh_Hant": 1, "zh_Hans": 2}
-
-
-def _width(locale: str) -> int:
-    """Characters a line holds: a Chinese character is about twice as wide as a letter."""
-    return 40 if locale.startswith("zh") else 85
+# The offices and applicants are on the mainland: Simplified Chinese and English letters
+# take the mainland's glyph forms, Traditional Chinese ones Hong Kong's.
+_REGIONS: dict[str, Region] = {"zh_Hans": "sc", "zh_Hant": "hk", "en": "sc"}
 
 
 def render_letter(data: LetterData) -> bytes:
     """Return the decision letter of ``data`` as PDF bytes."""
     locale = data.locale
-    font = _font(locale)
-    bold = "Helvetica-Bold" if font == "Helvetica" else font
 
     def t(key: str, **params: object) -> str:
         text = _WORDS[key][_COLUMN.get(locale, 0)]
         return text.format(**params) if params else text
 
-    buffer = BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
-    canvas.setTitle(t("title") + " " + data.reference)
-    canvas.setAuthor(data.office or "borderpass")
-    width, height = A4
-    left, y = 56.0, height - 64.0
-
-    def line(text: str, size: float = 10.5, face: str = font, indent: float = 0.0) -> None:
-        nonlocal y
-        for part in wrap(text, _width(locale) - int(indent / 6)) or [""]:
-            if y < 64:
-                canvas.showPage()
-                y = height - 64
-            if face.startswith("Helvetica") and any(ord(char) > 255 for char in part):
-                face = _font("zh_Hans")  # a Chinese name in an English letter
-            canvas.setFont(face, size)
-            canvas.drawString(left + indent, y, part)
-            y -= size * 1.6
-
-    line(data.office or "borderpass", 12, bold)
+    # (role, text, size, bold, indent) for each block, in reading order
+    blocks: list[tuple[str, str, float, bool, float]] = [
+        ("P", data.office or "borderpass", 12, True, 0)]
     if data.office_address:
-        line(data.office_address, 9)
-    y -= 8
-    line(t("title"), 15, bold)
-    y -= 6
+        blocks.append(("P", data.office_address, 9, False, 0))
+    blocks.append(("H1", t("title"), 15, True, 0))
     fields = [
         ("reference", data.reference),
         ("name", data.name),
@@ -193,34 +154,42 @@ def render_letter(data: LetterData) -> bytes:
         ("office", data.office),
         ("date", data.decided_on.isoformat()),
     ]
-    for key, value in fields:
-        if value:
-            line(f"{t(key)}: {value}")
-    y -= 8
+    blocks += [("P", f"{t(key)}: {value}", 10.5, False, 0) for key, value in fields if value]
     if data.outcome == "approved":
-        line(t("approved"), 12, bold)
+        blocks.append(("H2", t("approved"), 12, True, 0))
         if data.endorsement is not None:
             e = data.endorsement
-            line(f"{t('number')}: {e.number}", indent=12)
-            line(f"{t('entries')}: {e.entries}", indent=12)
-            line(t("valid", start=e.valid_from.isoformat(), end=e.valid_until.isoformat()),
-                 indent=12)
-            line(t("stay", days=e.stay_days), indent=12)
+            blocks += [("P", text, 10.5, False, 12) for text in (
+                f"{t('number')}: {e.number}", f"{t('entries')}: {e.entries}",
+                t("valid", start=e.valid_from.isoformat(), end=e.valid_until.isoformat()),
+                t("stay", days=e.stay_days))]
     else:
-        line(t("refused"), 12, bold)
-        for number, reason in enumerate(data.reasons, 1):
-            line(f"{number}. {reason}", indent=12)
+        blocks.append(("H2", t("refused"), 12, True, 0))
+        blocks += [("P", f"{number}. {reason}", 10.5, False, 12)
+                   for number, reason in enumerate(data.reasons, 1)]
     if data.note:
-        y -= 4
-        line(f"{t('note')}: {data.note}")
+        blocks.append(("P", f"{t('note')}: {data.note}", 10.5, False, 0))
     for title, items in (("trip", data.trip_conditions), ("return", data.return_conditions)):
         if items:
-            y -= 8
-            line(t(title), 12, bold)
-            for item in items:
-                line(f"- {item}", indent=12)
-    y -= 12
-    line(t("footer"), 9)
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+            blocks.append(("H2", t(title), 12, True, 0))
+            blocks += [("P", f"- {item}", 10.5, False, 12) for item in items]
+    blocks.append(("P", t("footer"), 9, False, 0))
+
+    width, height = A4
+    left, top, bottom = 56.0, height - 64.0, 64.0
+    with TaggedDocument(title=t("title") + " " + data.reference, locale=locale,
+                        texts=[text for _role, text, *_rest in blocks], pagesize=A4,
+                        author=data.office or "borderpass",
+                        region=_REGIONS.get(locale, "sc")) as doc:
+        y = top
+        for role, text, size, bold, indent in blocks:
+            if role != "P" or text == t("footer"):
+                y -= 8 if role != "H1" else 4  # space above a heading and the footer
+            with doc.element(role):
+                for part in doc.wrap(text, size, width - 2 * left - indent, bold=bold):
+                    if y < bottom:
+                        doc.new_page()
+                        y = top
+                    doc.text(left + indent, y, part, size, bold=bold)
+                    y -= size * 1.6
+        return doc.finish()

@@ -23,7 +23,7 @@ from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.errors import BorderpassError, InvalidInput, Unauthorised
 from borderpass.kit.http import DbSession, Now
-from borderpass.kit.i18n import _
+from borderpass.kit.i18n import _, _n
 from borderpass.kit.pages import (
     PageForm,
     csrf_protect,
@@ -468,5 +468,6 @@ def publish(request: Request, session: DbSession, now: Now, caller: Supervisor,
         return _slots_page(request, session, now, office=values["office"], day=data.day,
                            status=error.status, values=values,
                            errors=error_of(error, locale, SLOT_FIELDS))
-    flash(request, _("{count} slots published."), count=len(published))
+    flash(request, _n("{count} slot published.", "{count} slots published."),
+          count=len(published))
     return redirect(f"/officer/permits/slots?office={values['office']}&day={data.day}")

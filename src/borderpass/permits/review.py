@@ -20,7 +20,7 @@ from borderpass.identity import service as identity
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.errors import Conflict, Forbidden, InvalidInput
-from borderpass.kit.i18n import _
+from borderpass.kit.i18n import LOCALES, InLocales, _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.vault import open_text
 from borderpass.permits import policy as policies
@@ -59,6 +59,17 @@ REVIEW_STATES = ("booked", "under_review", "escalated")
 class SupervisorRequired(Forbidden):
     code = "supervisor_required"
     message = _("A supervisor decides this application; escalate it instead.")
+
+
+def _evidence_names(items: list[str]) -> InLocales:
+    """Name checklist items in each language, as the policy names them, for a message."""
+    evidence = policies.current().evidence
+
+    def name(item: str, locale: str) -> str:
+        return evidence[item].get(locale) if item in evidence else item
+
+    return InLocales({locale: ("、" if locale.startswith("zh") else ", ").join(
+        name(item, locale) for item in items) for locale in LOCALES})
 
 
 class ReviewIncomplete(Conflict):
@@ -205,7 +216,7 @@ def decide(
                                  "approval."), field="reasons")
         unseen = [check.item for check in checks if check.state != "seen"]
         if unseen:
-            raise ReviewIncomplete(field="checklist", items=", ".join(unseen),
+            raise ReviewIncomplete(field="checklist", items=_evidence_names(unseen),
                                    details={"items": unseen})
         endorsement = _issue(session, application, data, officer, now)
         application.status = "approved"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from borderpass.kit.cli import fail
-from borderpass.kit.clock import utcnow
+from borderpass.kit.clock import hk_isoformat, utcnow
 from borderpass.kit.db import unit_of_work
 from borderpass.rules import service as rules
 from borderpass.rules.ruleset import default_document
@@ -40,4 +40,4 @@ def rules_list() -> None:
     with unit_of_work() as session:
         for item in rules.list_rule_sets(session):
             typer.echo(f"{item.id} {item.identifier} {item.version} "
-                       f"{'active' if item.active else '-'} loaded {item.loaded_at.isoformat()}")
+                       f"{'active' if item.active else '-'} loaded {hk_isoformat(item.loaded_at)}")

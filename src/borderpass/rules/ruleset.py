@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -15,6 +15,7 @@ from borderpass.kit.decoding import load_json as strict_json
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
 from borderpass.rules.certlogic import MAX_DEPTH, validate
+from borderpass.rules.changes import ClockPlan, clock_plan
 from borderpass.rules.compiler import Compiled, compile_expression
 from borderpass.rules.schemas import LANGUAGES, RuleSetDocument
 
@@ -83,6 +84,10 @@ class RuleSet:
     checks: tuple[tuple[int, datetime, datetime, Compiled], ...] = field(
         init=False, compare=False, repr=False)
     """Each rule's bit, validity and compiled logic, as evaluation walks them."""
+    clock: ClockPlan | None = field(init=False, compare=False, repr=False)
+    """Where each rule may change as the clock moves (None: try every candidate instant)."""
+    deltas: tuple[timedelta, ...] = field(init=False, compare=False, repr=False)
+    """The ``plusTime`` offsets in hours and days as durations, shortest first."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "edges", tuple(sorted(
@@ -90,6 +95,8 @@ class RuleSet:
         object.__setattr__(self, "checks", tuple(
             (1 << index, rule.valid_from, rule.valid_to, rule.check)
             for index, rule in enumerate(self.rules)))
+        object.__setattr__(self, "clock", clock_plan(self.rules))
+        object.__setattr__(self, "deltas", _durations(self.offsets))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Closures do not pickle: a copy compiles its rules again.
@@ -99,6 +106,17 @@ class RuleSet:
     @property
     def name(self) -> str:
         return f"{self.identifier}@{self.version}"
+
+
+def _durations(offsets: tuple[tuple[int, str], ...]) -> tuple[timedelta, ...]:
+    found = set()
+    for amount, unit in offsets:
+        try:
+            if unit in ("hour", "day"):
+                found.add(timedelta(hours=amount) if unit == "hour" else timedelta(days=amount))
+        except OverflowError:
+            continue  # no instant survives such a shift: it is never a candidate
+    return tuple(sorted(found))
 
 
 def _paths(logic: Any, found: set[str]) -> None:

@@ -1,11 +1,22 @@
 """The status of a person: a pure function of their facts, a rule set and the time.
 
 ``evaluate(facts, rule_set, now)`` runs every rule in force, takes the worst colour of
-the failing rules (red over amber over green), and finds ``changes_at``: the first
-instant after ``now`` at which the status would change with no new evidence. The status
-can only change where a rule's clock comparison flips, that is at a fact's instant plus
-one of the ``plusTime`` offsets the rules use, or where a rule comes into or goes out of
-force; those instants are tried in order.
+the failing rules (red over amber over green), and finds ``changes_at``: when the status
+would change with no new evidence. It is defined by :func:`evaluate_exhaustive`, which
+tries, in order, the candidate instants (a fact's instant plus one of the ``plusTime``
+offsets the rules use, or where a rule comes into or goes out of force) and each of them
+plus a millisecond, and gives the first at which the failing rules differ from those at
+``now``.
+
+:func:`evaluate` gives the same answer without trying the rules at every candidate. The
+rules' logic says where each rule may change (:mod:`borderpass.rules.changes`): at the
+instants where one of its clock comparisons flips, which follow from the facts. Walking
+those in order and evaluating only the rules that may change there finds the first
+instant ``first`` at which the failing rules differ, and the next instant ``then`` at
+which any rule may change again. Every candidate ``c`` with ``c + 1 ms < first`` would
+have been tried in vain; the first one after those is the answer (``c`` when it is at or
+after ``first``, else ``c + 1 ms``) provided ``c + 1 ms < then``, and otherwise the
+exhaustive search resumes from it.
 """
 
 from __future__ import annotations
@@ -18,10 +29,18 @@ from borderpass.evidence.schemas import PersonFacts
 from borderpass.rules.certlogic import CertLogicError
 from borderpass.rules.ruleset import Rule, RuleSet
 
-__all__ = ["FAR_FUTURE", "Status", "certlogic_data", "evaluate", "instant_text"]
+__all__ = [
+    "FAR_FUTURE",
+    "Status",
+    "certlogic_data",
+    "evaluate",
+    "evaluate_exhaustive",
+    "instant_text",
+]
 
 FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+_ZERO = timedelta(0)
 _RANK = {"green": 0, "amber": 1, "red": 2}
 
 
@@ -43,7 +62,9 @@ def instant_text(value: datetime | None) -> str | None:
     """Write an instant as CertLogic reads it: UTC, milliseconds, ``Z``."""
     if value is None:
         return None
-    utc = value.astimezone(UTC)
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat writes the year in four digits, as strftime does here
+        return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -113,11 +134,7 @@ def _shift(value: datetime, amount: int, unit: str) -> datetime | None:
 
 def _candidates(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> list[datetime]:
     found = {edge for edge in rule_set.edges if edge > now}
-    for instant in (
-        facts.last_negative_at, facts.last_positive_at, facts.flag_since, facts.flag_until,
-        facts.order_issued_at, facts.high_risk_visit_at, facts.exposure_at,
-        facts.last_negative_pcr_at, facts.last_negative_rat_at, facts.last_dose_at,
-    ):
+    for instant in _facts_instants(facts):
         if instant is None:
             continue
         utc = instant.astimezone(UTC)
@@ -127,6 +144,108 @@ def _candidates(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> list[da
                 found.add(shifted)
     found.discard(FAR_FUTURE)
     return sorted(found)
+
+
+def _facts_instants(facts: PersonFacts) -> tuple[datetime | None, ...]:
+    return (
+        facts.last_negative_at, facts.last_positive_at, facts.flag_since, facts.flag_until,
+        facts.order_issued_at, facts.high_risk_visit_at, facts.exposure_at,
+        facts.last_negative_pcr_at, facts.last_negative_rat_at, facts.last_dose_at,
+    )
+
+
+def _first_candidate(facts: PersonFacts, rule_set: RuleSet, now: datetime,
+                     bound: datetime) -> datetime | None:
+    """Return the earliest candidate instant after ``now`` and not before ``bound``."""
+    best = None
+    for edge in rule_set.edges:
+        if edge > now and edge >= bound and edge != FAR_FUTURE:
+            best = edge
+            break
+    calendar = len(rule_set.deltas) < len(rule_set.offsets)
+    floor = None  # a fact before this is too early for even the longest shift to fit
+    if rule_set.deltas:
+        try:
+            floor = max(now, bound) - rule_set.deltas[-1]
+        except OverflowError:
+            floor = None
+    for instant in _facts_instants(facts):
+        if instant is None:
+            continue
+        utc = instant if instant.tzinfo is UTC else instant.astimezone(UTC)
+        if floor is not None and utc < floor and not calendar:
+            continue
+        for delta in rule_set.deltas:  # shortest first: the first that fits is this fact's
+            try:
+                shifted = utc + delta
+            except OverflowError:
+                if delta > _ZERO:
+                    break
+                continue
+            if shifted > now and shifted >= bound and shifted != FAR_FUTURE:
+                if best is None or shifted < best:
+                    best = shifted
+                break
+        if calendar:
+            for amount, unit in rule_set.offsets:
+                if unit in ("hour", "day"):
+                    continue
+                moved = _shift(utc, amount, unit)
+                if moved is not None and moved > now and moved >= bound \
+                        and moved != FAR_FUTURE and (best is None or moved < best):
+                    best = moved
+    return best
+
+
+def _search(facts: PersonFacts, rule_set: RuleSet, data: dict[str, Any], current: int,
+            candidates: list[datetime]) -> datetime | None:
+    """Try the candidates in order: the first at which the failing rules differ."""
+    for candidate in candidates:
+        # Comparisons flip either at the instant (``before``) or just after it (``after``).
+        if _failing_mask(rule_set, data, candidate) != current:
+            return candidate
+        if _failing_mask(rule_set, data, candidate + _MS) != current:
+            return candidate + _MS
+    return None
+
+
+def _failing_bits(rule_set: RuleSet, data: dict[str, Any], at: datetime, bits: int) -> int:
+    """Return which of the rules in ``bits`` fail at ``at``."""
+    data["external"]["validationClock"] = instant_text(at)
+    mask = 0
+    for bit, valid_from, valid_to, check in rule_set.checks:
+        if bits & bit and valid_from <= at < valid_to:
+            try:
+                if check(data) is not True:
+                    mask |= bit
+            except CertLogicError:
+                mask |= bit
+    return mask
+
+
+def _changes_at(facts: PersonFacts, rule_set: RuleSet, data: dict[str, Any], current: int,
+                now: datetime) -> datetime | None:
+    plan = rule_set.clock
+    assert plan is not None  # noqa: S101 - only called for rule sets with a plan
+    changes = plan.changes(data, now)
+    mask, index, count = current, 0, len(changes)
+    while index < count:
+        at, bits = changes[index]
+        index += 1
+        while index < count and changes[index][0] == at:
+            bits |= changes[index][1]
+            index += 1
+        mask = mask & ~bits | _failing_bits(rule_set, data, at, bits)
+        if mask == current:
+            continue
+        candidate = _first_candidate(facts, rule_set, now, at - _MS)
+        if candidate is None:
+            return None
+        if index == count or candidate + _MS < changes[index][0]:
+            return candidate if candidate >= at else candidate + _MS
+        return _search(facts, rule_set, data, current,
+                       [c for c in _candidates(facts, rule_set, now) if c >= candidate])
+    return None
 
 
 def evaluate(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> Status:
@@ -139,19 +258,24 @@ def evaluate(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> Status:
 
     Returns:
         the colour, the failing rules, and ``changes_at`` (None if the status would never
-        change by itself).
+        change by itself), exactly as :func:`evaluate_exhaustive` gives them.
+    """
+    if rule_set.clock is None:
+        return evaluate_exhaustive(facts, rule_set, now)
+    data = certlogic_data(facts)
+    current = _failing_mask(rule_set, data, now)
+    changes_at = _changes_at(facts, rule_set, data, current, now)
+    failing = _failing(rule_set.rules, current)
+    return Status(_colour(failing), failing, changes_at, rule_set.name)
+
+
+def evaluate_exhaustive(facts: PersonFacts, rule_set: RuleSet, now: datetime) -> Status:
+    """Return the status that ``rule_set`` gives ``facts`` at ``now``, trying the rules at
+    every candidate instant for ``changes_at`` (the definition :func:`evaluate` follows).
     """
     data = certlogic_data(facts)
     # The colour follows from the failing rules, so the status changes exactly when they do.
     current = _failing_mask(rule_set, data, now)
-    changes_at = None
-    for candidate in _candidates(facts, rule_set, now):
-        # Comparisons flip either at the instant (``before``) or just after it (``after``).
-        if _failing_mask(rule_set, data, candidate) != current:
-            changes_at = candidate
-            break
-        if _failing_mask(rule_set, data, candidate + _MS) != current:
-            changes_at = candidate + _MS
-            break
+    changes_at = _search(facts, rule_set, data, current, _candidates(facts, rule_set, now))
     failing = _failing(rule_set.rules, current)
     return Status(_colour(failing), failing, changes_at, rule_set.name)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import borderpass
 from borderpass.checkin import api as checkin_api
+from borderpass.checkin import pages as checkin_pages
 from borderpass.crossing import api as crossing_api
 from borderpass.crossing import pages as crossing_pages
 from borderpass.crossing import partners_api as crossing_partners_api
@@ -28,12 +29,14 @@ from borderpass.healthcode import api as healthcode_api
 from borderpass.healthcode import pages as healthcode_pages
 from borderpass.identity import api as identity_api
 from borderpass.identity import pages as identity_pages
+from borderpass.kit import jobs
 from borderpass.kit.config import get_settings
 from borderpass.kit.db import DatabaseBusy
 from borderpass.kit.errors import BorderpassError, Unauthorised
 from borderpass.kit.http import request_locale
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import configure_logging, get_logger
+from borderpass.kit.metrics import RequestMetrics
 from borderpass.kit.outbox import check_sender
 from borderpass.kit.pages import WEB, page_locale, redirect, render, tr
 from borderpass.kit.sessions import ServerSessions
@@ -41,7 +44,8 @@ from borderpass.permits import api as permits_api
 from borderpass.permits import pages as permits_pages
 from borderpass.rules import api as rules_api
 from borderpass.rules import pages as rules_pages
-from borderpass.web import pages
+from borderpass.web import health, pages
+from borderpass.web.docs import mount_docs
 from borderpass.web.limits import Admission, BodyLimit, RequestLog
 from borderpass.web.security import SecurityHeaders
 from borderpass.wiring import wire
@@ -51,7 +55,7 @@ __all__ = ["PAGE_ROUTERS", "create_app"]
 # Every router of HTML pages; each checks the CSRF token of every form it receives.
 PAGE_ROUTERS = (pages.router, identity_pages.router, evidence_pages.router, echannel_pages.router,
                 healthcode_pages.router, rules_pages.router, permits_pages.router,
-                crossing_partners_pages.router, crossing_pages.router)
+                crossing_partners_pages.router, crossing_pages.router, checkin_pages.router)
 
 log = get_logger(__name__)
 
@@ -59,7 +63,8 @@ log = get_logger(__name__)
 _locale = request_locale
 
 
-_NOT_PAGES = ("/api", "/docs", "/redoc", "/openapi.json", "/healthz", "/static")
+_NOT_PAGES = ("/api", "/docs", "/openapi.json", "/healthz", "/readyz", "/metrics", "/static",
+              "/favicon.ico")
 
 
 def _is_page(request: Request) -> bool:
@@ -165,8 +170,16 @@ def _is_busy(error: OperationalError) -> bool:
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # Blocking endpoints share this many threads; the pool has a connection for each.
-    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
-    yield
+    settings = get_settings()
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+    # Without a broker the jobs this process sends run here, with the periodic ones.
+    runner = (jobs.start_embedded(settings.embedded_job_threads)
+              if jobs.embedded() and settings.embedded_jobs else None)
+    try:
+        yield
+    finally:
+        if runner is not None:
+            await anyio.to_thread.run_sync(runner.stop)
 
 
 def create_app() -> FastAPI:
@@ -177,6 +190,8 @@ def create_app() -> FastAPI:
     check_sender()  # production refuses the development mailbox, here at start-up
     app = FastAPI(
         lifespan=_lifespan,
+        docs_url=None,  # served by web.docs from this site, not from a CDN
+        redoc_url=None,  # FastAPI's ReDoc page loads from a CDN; /docs is the reference
         title="borderpass",
         version=borderpass.__version__,
         description="An open, privacy-preserving platform for crossing a border during an "
@@ -199,8 +214,10 @@ def create_app() -> FastAPI:
     app.include_router(checkin_api.router)
     app.include_router(crossing_api.router)
     app.include_router(crossing_partners_api.router)
+    app.include_router(health.router)
     for router in PAGE_ROUTERS:
         app.include_router(router)
+    mount_docs(app)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     # Outermost last: headers go on every response, error pages included.
@@ -211,6 +228,7 @@ def create_app() -> FastAPI:
     app.add_middleware(Admission, limit=settings.threads, wait_seconds=settings.queue_seconds)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(RequestLog)
+    app.add_middleware(RequestMetrics)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 The pages load nothing from other sites: scripts, styles and images all come from
 ``/static`` on this origin, so the Content Security Policy names no external source and
-allows no inline script. FastAPI's own API documentation (``/docs``, ``/redoc``) loads
-its viewer from a CDN, so those two pages alone are left without the policy.
+allows no inline script. The API documentation at ``/docs`` is served from this origin
+too (``web/docs.py``), so every response carries the policy, with no exception.
 
 No answer of the API may be kept by a browser or a proxy: each carries
 ``Cache-Control: no-store`` unless its endpoint chose its own caching (a public list
@@ -21,7 +21,6 @@ CONTENT_SECURITY_POLICY = (
     "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-_EXEMPT = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -46,8 +45,7 @@ class SecurityHeaders:
                     if name.encode() not in present:
                         headers.append((name.encode(), value.encode()))
 
-                if not path.startswith(_EXEMPT):
-                    put("content-security-policy", CONTENT_SECURITY_POLICY)
+                put("content-security-policy", CONTENT_SECURITY_POLICY)
                 put("x-frame-options", "DENY")
                 put("x-content-type-options", "nosniff")
                 put("referrer-policy", "same-origin")

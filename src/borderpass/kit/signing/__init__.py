@@ -15,6 +15,8 @@ failed.
 - Venue check-in: :class:`DetachedSigner` and ``verify_detached`` (Ed25519 over posters,
   exposure lists and uploads), ``venue_signer`` (the platform's key), ``exposure_token``
   and ``derived_secret``.
+- Other issuers' certificates (EU DCC, SMART Health Cards): their own public module,
+  :mod:`borderpass.kit.signing.foreign`.
 - Personal data: ``seal``/``open_sealed`` (under the PII key), ``blind_index`` (under the
   blind-index key), ``hash_secret``/``check_secret`` (passwords and PINs).
 """

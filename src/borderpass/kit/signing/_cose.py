@@ -216,12 +216,19 @@ def cbor_decode(data: bytes, *, canonical: bool = False) -> Any:
     """
     if not isinstance(data, bytes):
         raise SigningError("bad_cbor", "not bytes")
-    stream = io.BytesIO(data)
+    # The decoder reads the bytes in one piece rather than item by item (about twice as
+    # fast); its stream position then says nothing, so what follows the item is asked of
+    # the decoder's own buffer: one more byte must be the end of the stream.
+    decoder = cbor2.CBORDecoder(io.BytesIO(data), read_size=len(data) or 1)
     try:
-        item = cbor2.CBORDecoder(stream).decode()
+        item = decoder.decode()
     except Exception as error:  # untrusted bytes: any failure of the decoder is the input's
         raise SigningError("bad_cbor", "not well-formed CBOR") from error
-    if stream.tell() != len(data):
+    try:
+        decoder.read(1)
+    except cbor2.CBORDecodeEOF:
+        pass
+    else:
         raise SigningError("bad_cbor", "bytes follow the CBOR item")
     if canonical:
         try:

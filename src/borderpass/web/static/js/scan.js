@@ -433,10 +433,13 @@
       var pixels = context.getImageData(0, 0, canvas.width, canvas.height);
       var code = window.jsQR(pixels.data, pixels.width, pixels.height,
         { inversionAttempts: "dontInvert" });
-      if (code && code.data && code.data.indexOf(prefix) === 0) {
+      // Another issuer's certificate (an EU DCC, a SMART Health Card) is checked by the
+      // server, with the trust material it keeps for them.
+      var foreign = code && code.data && /^(HC1:|shc:\/)/.test(code.data);
+      if (code && code.data && (code.data.indexOf(prefix) === 0 || foreign)) {
         stopCamera();
         status.textContent = "";
-        if (navigator.onLine) {
+        if (navigator.onLine || foreign) {
           document.getElementById("f-code_text").value = code.data;
           document.getElementById("text-form").submit();
         } else {

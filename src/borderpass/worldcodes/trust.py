@@ -1,0 +1,211 @@
+"""The trust material of foreign codes, read from files a verifier keeps offline.
+
+- EU DCC: document signer certificates (DSC), found by key id, optionally with the
+  country signing CA certificates (CSCA) that issued them: when any CSCA is given, a DSC
+  is trusted only if one of them signed it.
+- SMART Health Cards: a folder of trusted issuers, each issuer URL mirrored as a path
+  (``<folder>/<host>/<path>/.well-known/jwks.json``, and its revocation lists at
+  ``.well-known/crl/<kid>.json``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from borderpass.kit.decoding import DecodeError, load_json
+from borderpass.kit.signing.foreign import (
+    Certificate,
+    JsonWebKey,
+    SigningError,
+    certificate_issued_by,
+    load_certificates,
+    load_jwk,
+)
+
+__all__ = [
+    "DccTrust",
+    "IssuerKey",
+    "RevocationList",
+    "ShcIssuers",
+    "TrustMaterialError",
+]
+
+_MAX_FILE = 1024 * 1024
+_RID_ENTRY = re.compile(r"([A-Za-z0-9_-]{1,24})(?:\.(\d{1,12}))?")
+
+
+class TrustMaterialError(Exception):
+    """A file of trust material cannot be used; ``reason`` is a code, the message says where."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _read(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > _MAX_FILE:
+            raise TrustMaterialError("trust_file_too_large", f"{path}: larger than 1 MiB")
+        return path.read_bytes()
+    except OSError as error:
+        raise TrustMaterialError("trust_file_unreadable", f"{path}: {error.strerror}") from None
+
+
+@dataclass(frozen=True)
+class DccTrust:
+    """Document signer certificates by key id; ``refused`` says which were left out and why."""
+
+    signers: Mapping[bytes, Certificate] = field(default_factory=dict)
+    authorities: tuple[Certificate, ...] = ()
+    refused: tuple[str, ...] = ()
+
+    @classmethod
+    def from_certificates(cls, certificates: Iterable[Certificate]) -> DccTrust:
+        """Sort certificates into CSCAs and DSCs; with CSCAs, keep only the DSCs they signed."""
+        authorities: list[Certificate] = []
+        signers: list[Certificate] = []
+        for certificate in certificates:
+            (authorities if certificate.is_ca else signers).append(certificate)
+        kept: dict[bytes, Certificate] = {}
+        refused = []
+        for signer in signers:
+            if authorities and not any(certificate_issued_by(signer, authority)
+                                       for authority in authorities):
+                refused.append(f"{signer.subject}: not issued by any CSCA given")
+                continue
+            kept[signer.kid] = signer
+        return cls(kept, tuple(authorities), tuple(refused))
+
+    @classmethod
+    def load(cls, paths: Iterable[Path]) -> DccTrust:
+        """Read certificate files (DER, PEM or base64), or every file in a folder.
+
+        Raises:
+            TrustMaterialError: a file cannot be read or holds no certificate.
+        """
+        certificates: list[Certificate] = []
+        for path in paths:
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            for file in files:
+                try:
+                    certificates.extend(load_certificates(_read(file)))
+                except SigningError as error:
+                    raise TrustMaterialError("bad_certificate", f"{file}: {error}") from None
+        return cls.from_certificates(certificates)
+
+
+@dataclass(frozen=True)
+class IssuerKey:
+    """A SMART Health Card issuer's key: ``crl_version`` is set when it keeps a revocation list."""
+
+    iss: str
+    key: JsonWebKey
+    crl_version: int | None
+
+
+@dataclass(frozen=True)
+class RevocationList:
+    """An issuer's revocation list for one key: revoked ``rid``s, each with its optional
+    timestamp (cards whose ``nbf`` is before it are revoked; None: all)."""
+
+    kid: str
+    ctr: int
+    rids: Mapping[str, int | None]
+
+    @classmethod
+    def from_json(cls, value: Any) -> RevocationList:
+        """Read a revocation list file's content.
+
+        Raises:
+            TrustMaterialError: ``bad_revocation_list`` when it is not one.
+        """
+        if not isinstance(value, dict) or value.get("method") != "rid":
+            raise TrustMaterialError("bad_revocation_list", "not a revocation list of rids")
+        kid, ctr, entries = value.get("kid"), value.get("ctr"), value.get("rids")
+        if not isinstance(kid, str) or type(ctr) is not int or not isinstance(entries, list):
+            raise TrustMaterialError("bad_revocation_list", "kid, ctr or rids missing")
+        rids: dict[str, int | None] = {}
+        for entry in entries:
+            match = _RID_ENTRY.fullmatch(entry) if isinstance(entry, str) else None
+            if match is None:
+                raise TrustMaterialError("bad_revocation_list", f"not a rid: {entry!r}")
+            rid, stamp = match.group(1), match.group(2)
+            # The widest revocation wins when a rid is listed twice.
+            previous = rids.get(rid, 0)
+            new = int(stamp) if stamp is not None else None
+            rids[rid] = None if previous is None or new is None else max(previous, new)
+        return cls(kid, ctr, rids)
+
+    def revokes(self, rid: str, nbf: float) -> bool:
+        """Tell whether a card with this ``rid`` issued at ``nbf`` is revoked."""
+        if rid not in self.rids:
+            return False
+        stamp = self.rids[rid]
+        return stamp is None or (math.isfinite(nbf) and nbf < stamp)
+
+
+@dataclass(frozen=True)
+class ShcIssuers:
+    """Trusted SMART Health Card issuers: their keys by ``kid`` and revocation lists."""
+
+    keys: Mapping[str, tuple[IssuerKey, ...]] = field(default_factory=dict)
+    issuers: frozenset[str] = frozenset()
+    revocations: Mapping[tuple[str, str], RevocationList] = field(default_factory=dict)
+    """By ``(iss, kid)``."""
+    refused: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, folder: Path) -> ShcIssuers:
+        """Read a folder of trusted issuers (``<host>/<path>/.well-known/jwks.json``).
+
+        A key whose ``kid`` is not its RFC 7638 thumbprint, or that is not an ES256 key,
+        is left out and noted in ``refused``.
+
+        Raises:
+            TrustMaterialError: the folder cannot be read, or a file in it is not JSON.
+        """
+        if not folder.is_dir():
+            raise TrustMaterialError("trust_file_unreadable", f"{folder}: not a folder")
+        keys: dict[str, list[IssuerKey]] = {}
+        issuers, refused = set(), []
+        revocations: dict[tuple[str, str], RevocationList] = {}
+        for jwks in sorted(folder.rglob(".well-known/jwks.json")):
+            base = jwks.parent.parent.relative_to(folder)
+            iss = "https://" + "/".join(base.parts)
+            issuers.add(iss)
+            document = _json(jwks)
+            members = document.get("keys") if isinstance(document, dict) else None
+            if not isinstance(members, list):
+                raise TrustMaterialError("bad_jwks", f"{jwks}: no keys array")
+            for member in members:
+                try:
+                    key = load_jwk(member)
+                except SigningError as error:
+                    refused.append(f"{iss}: a key refused ({error})")
+                    continue
+                if key.kid != key.thumbprint:
+                    refused.append(f"{iss}: key {key.kid} is not named by its thumbprint")
+                    continue
+                version = member.get("crlVersion")
+                crl_version = version if type(version) is int else None
+                keys.setdefault(key.kid, []).append(IssuerKey(iss, key, crl_version))
+                crl = jwks.parent / "crl" / f"{key.kid}.json"
+                if crl.is_file():
+                    try:
+                        revocations[(iss, key.kid)] = RevocationList.from_json(_json(crl))
+                    except TrustMaterialError as error:
+                        raise TrustMaterialError(error.reason, f"{crl}: {error}") from None
+        return cls({kid: tuple(found) for kid, found in keys.items()}, frozenset(issuers),
+                   revocations, tuple(refused))
+
+
+def _json(path: Path) -> Any:
+    try:
+        return load_json(_read(path))
+    except DecodeError as error:
+        raise TrustMaterialError("bad_json", f"{path}: {error.reason}") from None
