@@ -373,6 +373,8 @@ def test_a_case_at_the_restaurant_on_the_phone(
         page.locator("main button[type=submit]").click()
         page.wait_for_url("**/app/checkin")
         wait_for(page, "window.borderpassCheckin !== undefined")
+        # The summary is written once the visits are read from IndexedDB, a moment later.
+        wait_for(page, "document.getElementById('upload-summary').textContent.includes('3')")
         assert "3" in page.locator("#upload-summary").inner_text()
         page.locator("#upload").click()  # without the consent box ticked: nothing is sent
         assert page.url.endswith("/app/checkin")
