@@ -19,6 +19,7 @@ from borderpass.evidence.schemas import (
 )
 from borderpass.identity.caller import require
 from borderpass.identity.schemas import Principal
+from borderpass.kit import offload
 from borderpass.kit.errors import Forbidden, InvalidInput
 from borderpass.kit.http import DbSession, Now
 from borderpass.kit.i18n import _
@@ -47,7 +48,7 @@ async def _batch(request: Request) -> tuple[bytes, str]:
     return await request.body(), media
 
 
-# The batch, read on the event loop before the endpoint runs on a worker thread.
+# The batch, read on the event loop; it is ingested in a worker process (kit.offload).
 Batch = Annotated[tuple[bytes, str], Depends(_batch)]
 
 
@@ -63,19 +64,21 @@ _BATCH_BODY = {
 
 
 @router.post("/tests", openapi_extra=_BATCH_BODY)
-def ingest_tests(batch: Batch, session: DbSession, now: Now, caller: Lab) -> IngestReport:
+async def ingest_tests(request: Request, batch: Batch, session: DbSession, now: Now,
+                       caller: Lab) -> IngestReport:
     """Ingest a batch of test results (CSV or JSON) from a laboratory."""
     content, media = batch
-    return service.ingest(session, caller.id, "tests", content, media, now=now)
+    return await offload.run_unit(request, session, service.ingest, caller.id, "tests",
+                                  content, media, now=now)
 
 
 @router.post("/vaccinations", openapi_extra=_BATCH_BODY)
-def ingest_vaccinations(
-    batch: Batch, session: DbSession, now: Now, caller: Registry
-) -> IngestReport:
+async def ingest_vaccinations(request: Request, batch: Batch, session: DbSession, now: Now,
+                              caller: Registry) -> IngestReport:
     """Ingest a batch of vaccination records (CSV or JSON) from the registry."""
     content, media = batch
-    return service.ingest(session, caller.id, "vaccinations", content, media, now=now)
+    return await offload.run_unit(request, session, service.ingest, caller.id,
+                                  "vaccinations", content, media, now=now)
 
 
 @router.post("/flags", status_code=201)

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # thread never waits for a connection. Past ``db_pool_timeout`` seconds of waiting a
     # request is answered 503 with Retry-After, never left hanging.
     threads: int = Field(default=20, ge=1, le=1000)
+    # Long computations (a batch of test results) run in this many worker processes of
+    # each web process, so that the event loop keeps answering; 0 runs them on a thread.
+    offload_processes: int = Field(default=1, ge=0, le=64)
     db_pool_size: int | None = Field(default=None, ge=1, le=1000)
     db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
     # How long a request may wait for its turn before it is answered 503 (Retry-After).

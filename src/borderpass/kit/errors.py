@@ -58,6 +58,11 @@ class BorderpassError(Exception):
             self.code = code  # type: ignore[misc]  # instances may narrow the class code
         super().__init__(self.render("en"))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Whole across processes (a refusal raised in a worker process, kit.offload),
+        # whatever the subclass's own constructor takes.
+        return (_restore, (type(self), self.args, self.__dict__))
+
     @property
     def headers(self) -> dict[str, str]:
         """Return the HTTP headers the answer carries besides its body (Retry-After, say)."""
@@ -89,6 +94,14 @@ class BorderpassError(Exception):
         if self.details is not None:
             body["details"] = self.details
         return {"error": body}
+
+
+def _restore(kind: type[BorderpassError], args: tuple[Any, ...],
+             state: dict[str, Any]) -> BorderpassError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidInput(BorderpassError):

@@ -40,6 +40,9 @@ time_limit_seconds=None)``
     in-memory broker and run in the process that sent them: the web process starts a
     worker thread and a scheduler thread (``start_embedded``); a command runs what it
     sent before it exits (``drain``).
+``forwarded()``, ``Forwarded``
+    In a worker process of a web process's pool (``kit.offload``) without a broker: keep
+    the jobs sent in the block, for the web process to send to its in-memory broker.
 ``bind(factory=None, clock=None)``, ``clear()``, ``reset_broker()``
     For tests: run jobs on the test's session factory and clock; forget queued jobs;
     build the broker again from the settings.
@@ -85,6 +88,7 @@ __all__ = [
     "QUEUES",
     "DeadLetter",
     "Embedded",
+    "Forwarded",
     "Job",
     "QueueCount",
     "Scheduler",
@@ -97,6 +101,7 @@ __all__ = [
     "drain",
     "embedded",
     "enqueue",
+    "forwarded",
     "jobs",
     "now",
     "queue_counts",
@@ -317,7 +322,46 @@ def send(name: str, *args: Any, delay_seconds: float | None = None) -> None:
     _send(name, args, None if delay_seconds is None else int(delay_seconds * 1000))
 
 
+@dataclass(frozen=True)
+class Forwarded:
+    """A job kept to be sent by another process (see ``forwarded``)."""
+
+    name: str
+    args: tuple[Any, ...]
+    delay_seconds: float | None
+
+
+class _Forwarding(threading.local):
+    kept: list[Forwarded] | None = None
+
+
+_FORWARDING = _Forwarding()
+
+
+@contextmanager
+def forwarded() -> Iterator[list[Forwarded]]:
+    """Keep, instead of sending, the jobs sent in the block, when there is no broker.
+
+    The in-memory broker lives in the web process; a worker process of its pool
+    (``kit.offload``) hands the jobs back to it. With Redis, jobs are sent as usual and the
+    list stays empty.
+    """
+    kept: list[Forwarded] = []
+    if not embedded():
+        yield kept
+        return
+    before, _FORWARDING.kept = _FORWARDING.kept, kept
+    try:
+        yield kept
+    finally:
+        _FORWARDING.kept = before
+
+
 def _send(name: str, args: tuple[Any, ...], delay_ms: int | None) -> None:
+    if _FORWARDING.kept is not None:
+        _FORWARDING.kept.append(
+            Forwarded(name, args, None if delay_ms is None else delay_ms / 1000))
+        return
     current = broker()
     current.get_actor(name).send_with_options(args=args, delay=delay_ms)
     log.debug("job.sent", job=name)

@@ -29,7 +29,7 @@ from borderpass.healthcode import api as healthcode_api
 from borderpass.healthcode import pages as healthcode_pages
 from borderpass.identity import api as identity_api
 from borderpass.identity import pages as identity_pages
-from borderpass.kit import jobs
+from borderpass.kit import jobs, offload
 from borderpass.kit.config import get_settings
 from borderpass.kit.db import DatabaseBusy
 from borderpass.kit.errors import BorderpassError, Unauthorised
@@ -168,16 +168,21 @@ def _is_busy(error: OperationalError) -> bool:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Blocking endpoints share this many threads; the pool has a connection for each.
     settings = get_settings()
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
     # Without a broker the jobs this process sends run here, with the periodic ones.
     runner = (jobs.start_embedded(settings.embedded_job_threads)
               if jobs.embedded() and settings.embedded_jobs else None)
+    # Long computations (batches) run in worker processes, wired as this one is.
+    pool = offload.make_pool(wire)
+    app.state.offload = pool
     try:
         yield
     finally:
+        if pool is not None:
+            await anyio.to_thread.run_sync(pool.close)
         if runner is not None:
             await anyio.to_thread.run_sync(runner.stop)
 
