@@ -689,3 +689,123 @@ def test_the_scanner_shows_other_issuers_certificates_in_traditional_chinese(
     finally:
         context.close()
         shutil.rmtree(folder)
+
+
+# --- other issuers' certificates verified offline, on the device ------------------------
+
+
+def _scanner_with_lists(context: Any, site: dict[str, Any], language: str) -> Page:
+    """Open the scanner in ``language`` and wait until it keeps the lists, the list of other
+    issuers' trust material among them."""
+    scanner = context.new_page()
+    scanner.goto(f"{site['url']}/language/{language}?next=/staff/sign-in")
+    sign_in_staff(scanner, site, "border")
+    scanner.wait_for_url("**/officer/scan")
+    wait_for(scanner, "(JSON.parse(localStorage.getItem('borderpass.scanner.lists') || 'null') "
+                      "|| {bundle: {}}).bundle.foreign !== undefined", timeout=15000)
+    return scanner
+
+
+def test_the_scanner_verifies_other_issuers_certificates_offline(
+    browser: Browser, site: dict[str, Any]
+) -> None:
+    import base64
+
+    from borderpass.kit.config import get_settings
+    from tests.worldcodes.cases import SHC_ISSUERS, dcc_cases, shc_text
+
+    folder = get_settings().foreign_trust_dir
+    assert folder is not None and not folder.exists()
+    shutil.copytree(SHC_ISSUERS, folder / "shc")
+    (folder / "dcc").mkdir()
+    cases = {case.name: case for case in dcc_cases()}
+    case = cases["AT/2DCode/raw/1.json"]
+    (folder / "dcc" / "at.der").write_bytes(base64.b64decode(case.raw["TESTCTX"]["CERTIFICATE"]))
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        scanner = _scanner_with_lists(context, site, "zh_Hant")
+        wait_for(scanner, "navigator.serviceWorker.controller !== null", timeout=15000)
+        context.set_offline(True)
+        reloaded = scanner.reload()
+        assert reloaded is not None and reloaded.from_service_worker
+        assert scanner.evaluate("navigator.onLine") is False
+        device = scanner.locator("#device-result")
+
+        def scan(text: str, result: str) -> str:
+            scanner.locator("#f-code_text").fill(text)
+            scanner.locator("#text-form button[type=submit]").click()
+            expect(device).to_have_attribute("data-result", result)
+            return scanner.inner_text("#device-result")
+
+        # The DCC at its validation clock: valid, its holder and vaccination shown.
+        scanner.clock.set_fixed_time(case.clock)
+        shown = scan(case.text, "valid")
+        assert "有效證明書" in shown and "Gabriele Musterfrau-Gößinger · 1998-02-26" in shown
+        assert "疫苗接種 2021-02-18: COVID-19 · Comirnaty · 1/2 · AT" in shown
+        assert "歐盟數碼新冠證明書 · AT" in shown
+        expect(device).to_have_class(re.compile(r"\bgreen\b"))
+        assert scanner.locator("#server-result").count() == 0  # nothing was posted
+        shoot(scanner, "zh_Hant", "scan-dcc-offline")
+        # One character altered: not valid.
+        at = len(case.text) // 2
+        altered = case.text[:at] + ("A" if case.text[at] != "A" else "B") + case.text[at + 1:]
+        assert "無效" in scan(altered, "invalid")
+        expect(device).to_have_class(re.compile(r"\bred\b"))
+        # A signer this site does not trust: cannot be verified.
+        unknown = scan(cases["DE/2DCode/raw/1.json"].text, "cannot_verify")
+        assert "無法核實" in unknown
+        # The SMART Health Card, today.
+        scanner.clock.set_fixed_time(time.time())
+        card = scan(shc_text("01"), "valid")
+        assert "有效證明書" in card and "John B. Anyperson · 1951-01-20" in card
+        assert "疫苗接種" in card and "SMART 健康卡 · https://spec.smarthealth.cards" in card
+        shoot(scanner, "zh_Hant", "scan-shc-offline")
+    finally:
+        context.close()
+        shutil.rmtree(folder)
+
+
+def test_the_device_and_the_server_agree_on_other_issuers_certificates(
+    browser: Browser, site: dict[str, Any]
+) -> None:
+    import base64
+    from datetime import UTC, datetime
+
+    from borderpass.kit.config import get_settings
+    from borderpass.worldcodes.dcc import verify_dcc
+    from borderpass.worldcodes.shc import verify_shc
+    from borderpass.worldcodes.trust import DccTrust, ShcIssuers
+    from tests.worldcodes.cases import SHC_ISSUERS, dcc_cases, shc_text
+
+    folder = get_settings().foreign_trust_dir
+    assert folder is not None and not folder.exists()
+    shutil.copytree(SHC_ISSUERS, folder / "shc")
+    (folder / "dcc").mkdir()
+    cases = dcc_cases()
+    for index, case in enumerate(cases):
+        (folder / "dcc" / f"{index}.der").write_bytes(
+            base64.b64decode(case.raw["TESTCTX"]["CERTIFICATE"]))
+    dcc_trust, issuers = DccTrust.load([folder / "dcc"]), ShcIssuers.load(folder / "shc")
+    context = browser.new_context(viewport=PHONE, service_workers="block")
+    check = ("([t, at]) => window.borderpassScanner.verify(t, at).then(v => "
+             "[v.result, v.reason, v.summary && v.summary.name])")
+    try:
+        scanner = _scanner_with_lists(context, site, "en")
+        valid = 0
+        for case in cases:
+            expected = verify_dcc(case.text, dcc_trust, now=case.clock)
+            device = scanner.evaluate(check, [case.text, case.clock.timestamp() * 1000])
+            summary = expected.summary
+            assert device == [expected.result, expected.reason,
+                              summary.name if summary else None], case.name
+            valid += expected.valid
+        assert valid >= 50  # the cases valid at their clock are most of them
+        now = datetime.now(UTC)
+        for example in ("00", "01"):
+            expected = verify_shc([shc_text(example)], issuers, now=now)
+            assert expected.valid
+            device = scanner.evaluate(check, [shc_text(example), now.timestamp() * 1000])
+            assert device == ["valid", None, expected.summary.name if expected.summary else None]
+    finally:
+        context.close()
+        shutil.rmtree(folder)

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from borderpass.healthcode.anycode import Trust, verify_any
+from borderpass.healthcode.anycode import verify_any
+from borderpass.healthcode.foreignlist import foreign_trust
 from borderpass.healthcode.views import NOT_A_CODE, ScanResult
-from borderpass.kit.config import get_settings
 from borderpass.kit.i18n import _
-from borderpass.kit.logging import get_logger
 from borderpass.kit.pages import tr
 from borderpass.worldcodes.result import CANNOT_VERIFY, Entry, Result
-from borderpass.worldcodes.trust import DccTrust, ShcIssuers, TrustMaterialError
 
 __all__ = ["FORMAT_NAMES", "foreign_trust", "verify_foreign_scanned"]
-
-log = get_logger(__name__)
 
 FORMAT_NAMES = {"dcc": _("EU Digital COVID Certificate"), "shc": _("SMART Health Card")}
 KINDS = {"vaccination": _("Vaccination"), "test": _("Test"), "recovery": _("Recovery")}
@@ -33,25 +29,6 @@ PROBLEMS = {
 }
 OTHER_PROBLEM = _("The certificate is not valid: its signature or its content does not "
                   "check.")
-
-
-def foreign_trust() -> Trust:
-    """Read the scanner's trust material for other issuers from the settings' folder.
-
-    A folder that is missing or cannot be read trusts nobody (and says so in the log).
-    """
-    settings = get_settings()
-    folder = settings.foreign_trust_dir or settings.var_dir / "foreign"
-    dcc, shc = DccTrust(), ShcIssuers()
-    try:
-        if (folder / "dcc").is_dir():
-            dcc = DccTrust.load([folder / "dcc"])
-        if (folder / "shc").is_dir():
-            shc = ShcIssuers.load(folder / "shc")
-    except TrustMaterialError as error:
-        log.warning("foreign_trust.unreadable", folder=str(folder), reason=error.reason,
-                    problem=str(error))
-    return Trust(dcc=dcc, shc=shc, prefix=settings.code_prefix)
 
 
 def _line(entry: Entry, locale: str) -> str:

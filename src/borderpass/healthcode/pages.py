@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from borderpass.evidence import service as evidence
 from borderpass.healthcode import service as healthcode
 from borderpass.healthcode import views
+from borderpass.healthcode.foreignscan import FORMAT_NAMES, KINDS, OTHER_PROBLEM, PROBLEMS
 from borderpass.healthcode.keys import ANCHOR_KEYS, signing_key
 from borderpass.identity.caller import require_page
 from borderpass.identity.schemas import Principal
@@ -112,7 +113,9 @@ def _scan_page(request: Request, now: datetime, status: int = 200,
                   code_prefix=get_settings().code_prefix, scan_problems=views.SCAN_PROBLEMS,
                   not_a_code=views.NOT_A_CODE,
                   anchor=signing_key(ANCHOR_KEYS, now).kid.hex(),
-                  issuers=views.issuer_texts(locale=page_locale(request)))
+                  issuers=views.issuer_texts(locale=page_locale(request)),
+                  foreign_formats=FORMAT_NAMES, foreign_kinds=KINDS,
+                  foreign_problems=PROBLEMS, foreign_other=OTHER_PROBLEM)
 
 
 @router.get("/officer/scan")

@@ -21,6 +21,7 @@ from borderpass.evidence.events import EvidenceChanged
 from borderpass.healthcode import jobs as _declared  # noqa: F401 - the jobs sent below
 from borderpass.healthcode import partners, repository
 from borderpass.healthcode.codec import CodeClaims, code_hash, encode
+from borderpass.healthcode.foreignlist import foreign_list, foreign_trust
 from borderpass.healthcode.keys import ANCHOR_KEYS, CODE_KEYS, generation, keystore
 from borderpass.healthcode.keys import changed as _changed
 from borderpass.healthcode.keys import signing_key as _key
@@ -409,25 +410,33 @@ def revocation_list(session: Session, *, since: int = 0, now: datetime) -> dict[
     return sign_list(content, _key(ANCHOR_KEYS, now))
 
 
-def export(session: Session, *, now: datetime) -> dict[str, Any]:
+def export(session: Session, *, now: datetime, foreign: bool = True) -> dict[str, Any]:
     """Return the trust list and the full revocation list together, as a verifier's file,
-    with the partner lists when partners' lists are held (docs/formats/partner-lists.md)."""
+    with the partner lists when partners' lists are held (docs/formats/partner-lists.md)
+    and, when ``foreign`` and other issuers' trust material is held, the list of it the
+    scanner verifies their certificates with offline (docs/formats/dcc.md, shc.md)."""
     bundle: dict[str, Any] = {"trust_list": trust_list(now=now),
                               "revocations": revocation_list(session, now=now)}
     section = partners.partner_section(session, now=now)
     if section is not None:
         bundle["partners"] = section
+    if foreign:
+        content = foreign_list(foreign_trust(), now=now)
+        if content is not None:
+            bundle["foreign"] = sign_list(content, _key(ANCHOR_KEYS, now))
     return bundle
 
 
 def trust_store(session: Session, *, now: datetime) -> TrustStore:
     """Return a trust store made from the lists as they are now."""
-    return TrustStore.from_bundle(json.loads(json.dumps(export(session, now=now))))
+    return TrustStore.from_bundle(json.loads(json.dumps(export(session, now=now,
+                                                                  foreign=False))))
 
 
 def federation(session: Session, *, now: datetime) -> Federation:
     """Return our trust store and our partners' stores, made from the lists as they are now."""
-    return Federation.from_bundle(json.loads(json.dumps(export(session, now=now))))
+    return Federation.from_bundle(json.loads(json.dumps(export(session, now=now,
+                                                                   foreign=False))))
 
 
 def verify_code(session: Session, text: str, *, now: datetime) -> Verdict:

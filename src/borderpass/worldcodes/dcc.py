@@ -37,7 +37,7 @@ from borderpass.worldcodes.result import Entry, Result, Steps, Summary
 from borderpass.worldcodes.trust import DccTrust
 from borderpass.worldcodes.valuesets import display
 
-__all__ = ["FORMAT", "KEY_USAGE_OIDS", "PREFIX", "STEPS", "schema_errors", "verify_dcc"]
+__all__ = ["FORMAT", "KEY_USAGE_OIDS", "PREFIX", "STEPS", "schema", "schema_errors", "verify_dcc"]
 
 FORMAT = "dcc"
 PREFIX = "HC1:"
@@ -74,7 +74,19 @@ def _validator() -> Any:
     # a whole verification within 1.5 times the signature check alone (bench/worldcodes.py).
     import jsonschema_rs
 
-    return jsonschema_rs.Draft202012Validator(json.loads(_SCHEMA.read_text(encoding="utf-8")))
+    return jsonschema_rs.Draft202012Validator(_schema())
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(_SCHEMA.read_text(encoding="utf-8"))
+    return loaded
+
+
+def schema() -> dict[str, Any]:
+    """Return the DCC JSON schema the ``schema`` step checks a certificate against."""
+    copy: dict[str, Any] = json.loads(json.dumps(_schema()))  # the cached one stays as read
+    return copy
 
 
 def schema_errors(certificate: Any) -> list[str]:

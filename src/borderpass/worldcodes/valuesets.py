@@ -6,7 +6,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-__all__ = ["display"]
+__all__ = ["display", "value_sets"]
 
 _FILE = Path(__file__).with_name("data") / "valuesets.json"
 
@@ -15,6 +15,11 @@ _FILE = Path(__file__).with_name("data") / "valuesets.json"
 def _sets() -> dict[str, dict[str, str]]:
     loaded = json.loads(_FILE.read_text(encoding="utf-8"))
     return {name: values for name, values in loaded.items() if isinstance(values, dict)}
+
+
+def value_sets() -> dict[str, dict[str, str]]:
+    """Return every value set: the English display name of each code, by value set name."""
+    return {name: dict(values) for name, values in _sets().items()}
 
 
 def display(value_set: str, code: object) -> str | None:

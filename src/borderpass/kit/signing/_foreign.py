@@ -26,7 +26,7 @@ from typing import Any
 import cbor2
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
@@ -122,6 +122,13 @@ class Certificate:
         return cls(der, hashlib.sha256(der).digest()[:8], subject, issuer,
                    str(country[0]) if country else None, not_before, not_after, usages, is_ca,
                    key_type, certificate)
+
+    @property
+    def public_key_der(self) -> bytes:
+        """Return the certificate's public key as a DER SubjectPublicKeyInfo, as a verifier
+        elsewhere (WebCrypto's ``spki``) imports it."""
+        return self._certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _usages(extensions: x509.Extensions) -> tuple[frozenset[str] | None, bool]:
@@ -356,6 +363,13 @@ class JsonWebKey:
     kid: str
     thumbprint: str
     _key: ec.EllipticCurvePublicKey = field(repr=False, compare=False)
+
+    @property
+    def public_jwk(self) -> dict[str, str]:
+        """Return the key's public members as a JWK: ``kty``, ``crv``, ``x``, ``y`` and ``kid``."""
+        numbers = self._key.public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+                "y": b64url_encode(numbers.y.to_bytes(32, "big")), "kid": self.kid}
 
 
 def load_jwk(member: Mapping[str, Any]) -> JsonWebKey:
