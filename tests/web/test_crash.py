@@ -10,14 +10,22 @@ API:
   row of the batch is stored, and sending the batch again inserts nothing;
 - each step of a registration: started, then submitted (with its PIN in the outbox),
   then activated (the person active, the password and the access token working).
+
+And a batch whose worker process (``kit.offload``) is killed with SIGKILL while it writes
+keeps nothing: the request is answered 503 with Retry-After, and the same batch sent again
+lands whole.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,6 +107,71 @@ def test_evidence_batches_survive_a_kill(server: Server) -> None:
             lost.append(f"trial {trial}: {stored} of {BATCH_ROWS} rows stored; sent again: "
                         f"{again.status} {again.body[:200]!r}")
     assert not lost, "\n".join(lost) + f"\nserver restarts took {timings(server)}"
+
+
+def worker_processes(server: Server) -> list[int]:
+    """Return the pids of the server's worker processes (spawned children of its process)."""
+    assert server.process is not None
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == server.process.pid and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+KILLED_ROWS = 120_000
+
+
+def test_a_batch_whose_worker_is_killed_keeps_nothing_and_may_be_sent_again(
+        server: Server) -> None:
+    now = datetime.now(HK)
+    collected = (now - timedelta(hours=5)).isoformat(timespec="seconds")
+    reported = (now - timedelta(hours=1)).isoformat(timespec="seconds")
+    prefix = f"WORKER-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    content = "".join(
+        ["specimen_id,document_kind,document_number,collected_at,reported_at,method,result,"
+         "lab\n"]
+        + [f"{prefix}-{n},hkid,{hkid(n % 50_000, 'W')},{collected},{reported},PCR,negative,"
+           "Demo Laboratory\n" for n in range(KILLED_ROWS)]).encode()
+    headers = {"Content-Type": "text/csv", "X-API-Key": server.keys["lab"]}
+    replies: list[Reply] = []
+    sending = threading.Thread(target=lambda: replies.append(call(
+        server.port, "POST", "/api/evidence/tests", headers=headers, body=content,
+        timeout=300)))
+    sending.start()
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while not workers and time.monotonic() < deadline and sending.is_alive():
+        workers = worker_processes(server)
+        time.sleep(0.05)
+    assert workers, "no worker process took the batch"
+    time.sleep(1.0)  # well into the batch, which takes seconds
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    sending.join(timeout=120)
+    assert replies, "the batch got no answer"
+    reply = replies[0]
+    assert reply.status == 503, (reply.status, reply.body[:300])
+    assert reply.json()["error"]["code"] == "busy"
+    assert reply.header("Retry-After")
+    stored = server.database.scalar(
+        "SELECT count(*) FROM test_results WHERE specimen_id LIKE :prefix",
+        prefix=f"{prefix}-%")
+    assert stored == 0
+    again = call(server.port, "POST", "/api/evidence/tests", headers=headers, body=content,
+                 timeout=300)
+    assert again.status == 200, again.body[:300]
+    assert again.json()["inserted"] == KILLED_ROWS
+    assert server.database.scalar(
+        "SELECT count(*) FROM test_results WHERE specimen_id LIKE :prefix",
+        prefix=f"{prefix}-%") == KILLED_ROWS
 
 
 def registration_form(serial: int) -> tuple[dict[str, str], bytes]:

@@ -15,7 +15,8 @@ The public API:
     function: the wiring) runs first in each. ``close()`` stops them.
 ``Pool.run(fn, *args, **kwargs)``
     Await ``fn(session, *args, **kwargs)`` in a worker process, in a unit of work of its own; return
-    what it returns, or raise what it raises (the platform's errors cross intact). Jobs the
+    what it returns, or raise what it raises (the platform's errors cross intact);
+    ``WorkerLost`` when the worker died first (its unit rolled back). Jobs the
     unit sends after its commit are sent by this process when there is no broker (the
     in-memory broker of the embedded default lives here), by the worker when there is.
 ``run_unit(request, session, fn, *args, **kwargs)``
@@ -45,11 +46,16 @@ from borderpass.kit.config import get_settings
 from borderpass.kit.db import unit_of_work
 from borderpass.kit.logging import configure_logging, get_logger
 
-__all__ = ["Pool", "make_pool", "pool_of", "run_unit"]
+__all__ = ["Pool", "WorkerLost", "make_pool", "pool_of", "run_unit"]
 
 log = get_logger(__name__)
 
 R = TypeVar("R")
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died before it answered; what it was doing rolled back. The web
+    layer answers 503 with Retry-After: the same request may simply be sent again."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +103,10 @@ class Pool:
                                                    kwargs)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): its unit rolled back. The next call
-            # starts a fresh pool; this one fails like any interrupted request.
+            # starts a fresh pool; this one is answered as a busy service is.
             log.error("offload.worker_died", fn=getattr(fn, "__qualname__", str(fn)))
             self.close(wait=False)
-            raise
+            raise WorkerLost("a worker process died before it answered") from None
         for item in done.sent:
             jobs.send(item.name, *item.args, delay_seconds=item.delay_seconds)
         result: R = done.result

@@ -148,7 +148,8 @@ _RETRY_AFTER_SECONDS = 2
 
 
 async def _busy(request: Request, error: Exception) -> Response:
-    """Answer 503 with Retry-After when every connection or the single writer stays busy."""
+    """Answer 503 with Retry-After when every connection or the single writer stays busy,
+    or a worker process died under the request (nothing of it was kept)."""
     if isinstance(error, OperationalError) and not _is_busy(error):
         return await _unexpected(request, error)
     log.warning("request.busy", path=request.url.path, error=type(error).__name__)
@@ -207,6 +208,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(SQLAlchemyTimeout, _busy)
     app.add_exception_handler(DatabaseBusy, _busy)
+    app.add_exception_handler(offload.WorkerLost, _busy)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(identity_api.router)
