@@ -36,7 +36,9 @@ __all__ = [
     "FACTS_CHUNK",
     "evidence_of",
     "facts_for",
+    "facts_change_at_many",
     "facts_for_many",
+    "facts_version",
     "high_risk_areas",
     "orders_at_venues",
     "purge_checkin_facts",
@@ -134,6 +136,42 @@ def facts_for_many(
     return facts
 
 
+def facts_change_at_many(
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, datetime | None]:
+    """Say when the facts of each of these people may change with the clock alone.
+
+    :func:`facts_for_many` reads the evidence as known at an instant: a test collected,
+    a dose given, an order issued or a visit begun after it is not seen yet, a flag that
+    ended is not seen any more, and a visit under way ends "now". This returns the first
+    instant after ``now`` at which any of that may make the facts differ from those at
+    ``now`` with no new evidence recorded (``now`` itself while an uploaded visit is
+    under way; None when nothing does), in two queries per chunk of people.
+    """
+    unique = list(dict.fromkeys(person_ids))
+    session.flush()
+    found: dict[uuid.UUID, datetime | None] = {}
+    for start in range(0, len(unique), FACTS_CHUNK):
+        ids = unique[start:start + FACTS_CHUNK]
+        first: dict[uuid.UUID | None, datetime] = {}
+        for person_id, at in repository.later_instants_of_many(session, ids, now):
+            _earliest(first, person_id, max(at, now))
+        for person_id, day in repository.later_doses_of_many(session, ids, hk_date(now)).items():
+            _earliest(first, person_id, datetime.combine(day, time(0), tzinfo=HONG_KONG))
+        anyone = first.get(None)
+        for person_id in ids:
+            own = first.get(person_id)
+            found[person_id] = min(own, anyone) if own is not None and anyone is not None \
+                else own or anyone
+    return found
+
+
+def _earliest(found: dict[uuid.UUID | None, datetime], key: uuid.UUID | None,
+              at: datetime) -> None:
+    if key not in found or at < found[key]:
+        found[key] = at
+
+
 def _latest(found: dict[Any, tuple[datetime, str]], key: Any, at: datetime, label: str) -> None:
     earlier = found.get(key)
     if earlier is None or at > earlier[0]:
@@ -214,6 +252,13 @@ def _facts_of_chunk(
                           if last_dose is not None else None),
         )
     return facts
+
+
+def facts_version(session: Session) -> str:
+    """Return a value that changes whenever something changes anyone's facts without an
+    ``EvidenceChanged`` naming them: a high-risk area declared (it may make a past
+    travel record a high-risk visit)."""
+    return repository.areas_version(session)
 
 
 def orders_at_venues(

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import (
+    Uuid,
+    bindparam,
+    cast,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from borderpass.evidence.models import (
@@ -444,3 +456,66 @@ def travel_of_many(
     )
     rows = _rows(session, query)
     return [(p, r, a) for p, r, a in rows if p is not None]
+
+
+def later_instants_of_many(
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+) -> list[tuple[uuid.UUID | None, datetime]]:
+    """Return ``(person, instant)`` pairs where the facts of these people read at ``now``
+    may change with the clock alone, in one query.
+
+    They are: the first test collected after ``now``, flag ending after it, travel record
+    after it, and start of an uploaded exposure visit not ended by it (a visit under way
+    gives its start, before ``now``: its facts change all the time); and, with ``person``
+    None since any order may come to name anyone, the first order issued after ``now``.
+    """
+    tests = (select(TestResult.person_id, func.min(TestResult.collected_at))
+             .where(among(session, TestResult.person_id, person_ids),
+                    TestResult.result.in_(("negative", "positive")),
+                    TestResult.collected_at > now)
+             .group_by(TestResult.person_id))
+    flags = (select(HealthFlag.person_id, func.min(HealthFlag.ends_at))
+             .where(among(session, HealthFlag.person_id, person_ids),
+                    HealthFlag.lifted_at.is_(None), HealthFlag.ends_at > now)
+             .group_by(HealthFlag.person_id))
+    travel = (select(TravelRecord.person_id, func.min(TravelRecord.at))
+              .where(among(session, TravelRecord.person_id, person_ids), TravelRecord.at > now)
+              .group_by(TravelRecord.person_id))
+    visits = (select(CheckinFact.person_id, func.min(CheckinFact.visit_from))
+              .where(among(session, CheckinFact.person_id, person_ids),
+                     CheckinFact.kind == "exposure", CheckinFact.visit_to > now)
+              .group_by(CheckinFact.person_id))
+    orders = (select(cast(null(), Uuid), func.min(TestingOrder.issued_at))
+              .where(TestingOrder.issued_at > now))
+    found: list[tuple[uuid.UUID | None, datetime]] = []
+    for person_id, instant in _rows(session, union_all(tests, flags, travel, visits, orders)):
+        at = _aware(instant)
+        if at is not None:
+            found.append((person_id, at))
+    return found
+
+
+def later_doses_of_many(
+    session: Session, person_ids: Sequence[uuid.UUID], after: date
+) -> dict[uuid.UUID, date]:
+    """Return, for each of these people with a dose dated after ``after``, the first such day."""
+    query = (select(Vaccination.person_id, func.min(Vaccination.vaccinated_on))
+             .where(among(session, Vaccination.person_id, person_ids),
+                    Vaccination.vaccinated_on > after)
+             .group_by(Vaccination.person_id))
+    found: dict[uuid.UUID, date] = {}
+    for person_id, day in _rows(session, query):
+        if isinstance(day, str):  # SQLite's aggregate gives the stored text back
+            day = date.fromisoformat(day)
+        if person_id is not None and day is not None:
+            found[person_id] = day
+    return found
+
+
+def areas_version(session: Session) -> str:
+    """Return a value that changes whenever a high-risk area is declared (areas are only
+    ever added): how many there are and when the last was recorded."""
+    count, last = session.execute(
+        select(func.count(HighRiskArea.id), func.max(HighRiskArea.recorded_at))).one()
+    recorded = _aware(last)
+    return f"{int(count or 0)}:{recorded.isoformat() if recorded is not None else '-'}"

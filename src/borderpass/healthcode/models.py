@@ -58,3 +58,12 @@ class PersonStatus(Base):
     changes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rule_set: Mapped[str] = mapped_column(String(96))
+    fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Until when this status holds with no new evidence: its ``changes_at``, or earlier
+    when the facts it was evaluated from change with the clock. NULL while it is not known
+    to hold: the person's evidence changed and their re-evaluation is queued (a row whose
+    ``colour`` is empty was never evaluated), or it was evaluated from facts read before
+    its row was held."""
+    basis: Mapped[str | None] = mapped_column(String(160))
+    """What the evaluation rested on besides the person's own evidence: the digest of the
+    rule set in force and the version of the high-risk areas."""

@@ -43,6 +43,14 @@ def all_lists(session: Session) -> list[PartnerLists]:
     return list(session.scalars(select(PartnerLists).order_by(PartnerLists.jurisdiction)))
 
 
+def sites(session: Session) -> list[tuple[str, str | None]]:
+    """Return (jurisdiction, site URL) of each partner whose lists are held, by jurisdiction
+    (not the lists themselves)."""
+    rows = session.execute(select(PartnerLists.jurisdiction, PartnerLists.site_url)
+                           .order_by(PartnerLists.jurisdiction))
+    return [(jurisdiction, site) for jurisdiction, site in rows]
+
+
 def delete_lists(session: Session, jurisdiction: str) -> int:
     """Delete a partner's lists and its revocations; return how many lists were deleted."""
     drop_revocations(session, jurisdiction)

@@ -418,8 +418,7 @@ def held_lists(session: Session) -> list[HeldLists]:
 def partner_sites(session: Session) -> list[tuple[str, str]]:
     """Return (jurisdiction, site URL) of each partner whose lists are held and whose site
     converts codes: where a holder of our green code can have it converted."""
-    return [(row.jurisdiction, row.site_url) for row in repository.all_lists(session)
-            if row.site_url]
+    return [(jurisdiction, site) for jurisdiction, site in repository.sites(session) if site]
 
 
 def _key_count(trust_list: str) -> int:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, case, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, and_, case, func, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -76,19 +75,103 @@ def save_statuses(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = PersonStatus.__table__
     assert isinstance(table, Table)  # noqa: S101 - declarative models have tables
-    statement = insert(table)  # Core, not the ORM's bulk path: it is a plain upsert
-    columns = ("colour", "reasons", "changes_at", "evaluated_at", "rule_set")
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.person_id],
-        set_={name: statement.excluded[name] for name in columns},
-    ), list(rows))
+    if dialect == "postgresql":
+        _save_statuses_pg(session, rows)
+    else:
+        statement = sqlite_insert(table)  # Core, not the ORM's bulk path: a plain upsert
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[table.c.person_id],
+            set_={name: statement.excluded[name] for name in _STATUS_COLUMNS},
+        ), list(rows))
     ids = {row["person_id"] for row in rows}
     for held in list(session.identity_map.values()):
         if isinstance(held, PersonStatus) and held.person_id in ids:
             session.expire(held)
+
+
+_STATUS_COLUMNS = ("colour", "reasons", "changes_at", "evaluated_at", "rule_set",
+                   "fresh_until", "basis")
+_UPSERT_STATUSES_PG = text(
+    "INSERT INTO person_statuses (person_id, colour, reasons, changes_at, evaluated_at, "
+    "rule_set, fresh_until, basis) SELECT * FROM unnest(CAST(:person_id AS uuid[]), "
+    "CAST(:colour AS varchar[]), CAST(:reasons AS varchar[]), "
+    "CAST(:changes_at AS timestamptz[]), CAST(:evaluated_at AS timestamptz[]), "
+    "CAST(:rule_set AS varchar[]), CAST(:fresh_until AS timestamptz[]), "
+    "CAST(:basis AS varchar[])) "
+    "ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour, "
+    "reasons = excluded.reasons, changes_at = excluded.changes_at, "
+    "evaluated_at = excluded.evaluated_at, rule_set = excluded.rule_set, "
+    "fresh_until = excluded.fresh_until, basis = excluded.basis")
+_HOLD_STATUSES_PG = text(
+    "INSERT INTO person_statuses (person_id, colour, reasons, evaluated_at, rule_set) "
+    "SELECT person_id, '', '', :now, '' FROM unnest(CAST(:people AS uuid[])) AS person_id "
+    "ORDER BY person_id ON CONFLICT (person_id) DO UPDATE SET fresh_until = NULL")
+
+
+def _save_statuses_pg(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    # One statement whatever the number of rows: each column goes as one array and
+    # unnest() turns them back into rows. Sent as many statements (executemany), a
+    # population's statuses cost about as much as evaluating them.
+    arrays: dict[str, list[Any]] = {"person_id": [row["person_id"] for row in rows]}
+    for name in _STATUS_COLUMNS:
+        arrays[name] = [row[name] for row in rows]
+    for name in ("changes_at", "evaluated_at", "fresh_until"):
+        arrays[name] = [None if value is None else _utc(value) for value in arrays[name]]
+    session.execute(_UPSERT_STATUSES_PG, arrays)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database")
+    return value.astimezone(UTC)
+
+
+def hold_statuses(session: Session, people: Sequence[uuid.UUID], now: datetime) -> None:
+    """Mark these people's saved statuses as not known to hold, and hold their rows until
+    the commit (in id order); a person without one gets an empty row (colour ``""``).
+
+    On PostgreSQL a transaction that holds a row waits here for any other holding it, and
+    then reads what that one committed: facts read after this call are at least as new
+    as those of any status saved before it.
+    """
+    if not people:
+        return
+    holding = set(people)
+    ordered = sorted(holding)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_HOLD_STATUSES_PG, {"people": ordered, "now": _utc(now)})
+    else:
+        table = PersonStatus.__table__
+        assert isinstance(table, Table)  # noqa: S101 - declarative models have tables
+        statement = sqlite_insert(table)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[table.c.person_id], set_={"fresh_until": None},
+        ), [{"person_id": person_id, "colour": "", "reasons": "", "changes_at": None,
+             "evaluated_at": now, "rule_set": "", "fresh_until": None, "basis": None}
+            for person_id in ordered])
+    for held in list(session.identity_map.values()):
+        if isinstance(held, PersonStatus) and held.person_id in holding:
+            session.expire(held)
+
+
+def status_and_live_codes(
+    session: Session, person_id: uuid.UUID, now: datetime
+) -> tuple[PersonStatus | None, list[HealthCode]]:
+    """Return the person's saved status and their live codes (as ``live_codes``), in one
+    query; no status and no codes when no status is saved."""
+    rows = session.execute(
+        select(PersonStatus, HealthCode)
+        .outerjoin(HealthCode, and_(HealthCode.person_id == PersonStatus.person_id,
+                                    HealthCode.revoked_at.is_(None),
+                                    HealthCode.valid_until > now))
+        .where(PersonStatus.person_id == person_id)
+        .order_by(HealthCode.issued_at.desc())
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [code for _status, code in rows if code is not None]
 
 
 def status_of(session: Session, person_id: uuid.UUID) -> PersonStatus | None:

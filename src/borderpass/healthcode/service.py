@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from borderpass.evidence import service as evidence
 from borderpass.evidence.events import EvidenceChanged
 from borderpass.healthcode import jobs as _declared  # noqa: F401 - the jobs sent below
 from borderpass.healthcode import partners, repository
@@ -33,7 +34,7 @@ from borderpass.healthcode.lists import (
     iso,
     sign_list,
 )
-from borderpass.healthcode.models import CodeRevocation, HealthCode
+from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
 from borderpass.healthcode.partners import (
     Accepted,
     Converted,
@@ -60,7 +61,8 @@ from borderpass.kit.i18n import _
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import SigningKey
 from borderpass.rules import service as rules
-from borderpass.rules.status import Status
+from borderpass.rules.ruleset import RuleSet
+from borderpass.rules.status import FAR_FUTURE, Status
 
 __all__ = [
     "ANCHOR_KEYS",
@@ -118,25 +120,75 @@ class IssuedCode:
     status: Status
 
 
-def _todays_status(session: Session, person_id: uuid.UUID,
-                   now: datetime) -> tuple[Any, Status, datetime, SigningKey]:
+def _active(session: Session, person_id: uuid.UUID) -> Any:
     person = identity.get_person(session, person_id)
     if person.status != "active":
         raise NotActive()
-    result = rules.status(session, person_id, now=now)
+    return person
+
+
+def _validity(result: Status, now: datetime) -> tuple[datetime, SigningKey]:
     valid_until = end_of_day(now).astimezone(UTC)
     if result.changes_at is not None and result.changes_at < valid_until:
         valid_until = result.changes_at.astimezone(UTC)
-    return person, result, valid_until.replace(microsecond=0), _key(CODE_KEYS, now)
+    return valid_until.replace(microsecond=0), _key(CODE_KEYS, now)
 
 
-def _matching(session: Session, person_id: uuid.UUID, result: Status, valid_until: datetime,
-              key: SigningKey, now: datetime) -> IssuedCode | None:
-    for code in repository.live_codes(session, person_id, now):
+def _basis(session: Session) -> tuple[RuleSet, str]:
+    """Return the rule set in force and what a status evaluated now rests on besides the
+    person's own evidence: that rule set's digest and the version of the facts that no
+    ``EvidenceChanged`` announces (the high-risk areas)."""
+    rule_set, digest = rules.rule_set_in_force(session)
+    return rule_set, f"{digest}/{evidence.facts_version(session)}"
+
+
+def _evaluated(session: Session, people: list[uuid.UUID],
+               now: datetime) -> tuple[dict[uuid.UUID, Status], list[dict[str, Any]]]:
+    """Evaluate these people's statuses as rows to save that may stand in for evaluating
+    them again until their ``fresh_until``. Their rows must be held first
+    (``repository.hold_statuses``), so that no other evaluation overwrites them with
+    facts older than these."""
+    rule_set, basis = _basis(session)  # read before the facts: a later change shows
+    results = rules.statuses(session, people, now=now, rule_set=rule_set)
+    settles = evidence.facts_change_at_many(session, list(results), now)
+    rows = _status_rows(results, now)
+    for row in rows:
+        ends = [at for at in (row["changes_at"], settles[row["person_id"]]) if at is not None]
+        row["fresh_until"] = min(ends) if ends else FAR_FUTURE
+        row["basis"] = basis
+    return results, rows
+
+
+def _holding(session: Session, saved: PersonStatus | None, now: datetime) -> Status | None:
+    """Return a saved status if it provably holds at ``now``: evaluated under the rule set
+    in force and the same high-risk areas, after the last change of the person's evidence
+    (which clears ``fresh_until``), and before its own ``fresh_until``.
+
+    Two more small queries when the row looks fresh; none of the person's evidence.
+    """
+    if saved is None or saved.fresh_until is None or saved.basis is None \
+            or not saved.evaluated_at <= now < saved.fresh_until \
+            or len(saved.reasons) >= _REASONS_LENGTH:  # cut short when saved
+        return None
+    rule_set, basis = _basis(session)
+    if saved.basis != basis or saved.rule_set != rule_set.name[:96]:
+        return None
+    return rules.restore(rule_set, saved.colour, saved.reasons.split(",") if saved.reasons
+                         else [], saved.changes_at, now)
+
+
+def _match(codes: list[HealthCode], result: Status, valid_until: datetime,
+           key: SigningKey) -> IssuedCode | None:
+    for code in codes:
         if code.colour == result.colour and code.valid_until == valid_until \
                 and code.kid == key.kid.hex():
             return IssuedCode(code.text, code.colour, code.issued_at, code.valid_until, result)
     return None
+
+
+def _matching(session: Session, person_id: uuid.UUID, result: Status, valid_until: datetime,
+              key: SigningKey, now: datetime) -> IssuedCode | None:
+    return _match(repository.live_codes(session, person_id, now), result, valid_until, key)
 
 
 def current_code(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCode | None:
@@ -145,22 +197,31 @@ def current_code(session: Session, person_id: uuid.UUID, *, now: datetime) -> Is
     Raises:
         NotActive: the person is not a registered, activated resident.
     """
-    _person, result, valid_until, key = _todays_status(session, person_id, now)
-    return _matching(session, person_id, result, valid_until, key, now)
+    _active(session, person_id)
+    saved, codes = repository.status_and_live_codes(session, person_id, now)
+    result = _holding(session, saved, now)
+    if result is None:
+        result = rules.status(session, person_id, now=now)
+        codes = repository.live_codes(session, person_id, now)
+    return _match(codes, result, *_validity(result, now))
 
 
 def issue(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCode:
     """Return today's code for a person: the one already issued if it still holds, else a new one.
 
-    The status is saved with one upsert first. On PostgreSQL that upsert holds the
-    person's status row until the commit, so concurrent first views queue there and each
-    later one finds the code the first issued; on SQLite writers queue anyway.
+    The person's status row is held first and the status evaluated and saved after. On
+    PostgreSQL the row stays held until the commit, so concurrent first views queue there
+    and each later one finds the code the first issued; on SQLite writers queue anyway.
 
     Raises:
         NotActive: the person is not a registered, activated resident.
     """
-    person, result, valid_until, key = _todays_status(session, person_id, now)
-    repository.save_statuses(session, _status_rows({person_id: result}, now))
+    person = _active(session, person_id)
+    repository.hold_statuses(session, [person_id], now)
+    results, rows = _evaluated(session, [person_id], now)
+    repository.save_statuses(session, rows)
+    result = results[person_id]
+    valid_until, key = _validity(result, now)
     found = _matching(session, person_id, result, valid_until, key, now)
     if found is not None:
         return found
@@ -182,15 +243,21 @@ def issue(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCod
 
 def todays_code(session: Session, person_id: uuid.UUID, *, now: datetime,
                 writer: Callable[[], AbstractContextManager[Session]]) -> IssuedCode:
-    """Return today's code reading only; issue it in a unit of work opened by ``writer``
-    when it does not exist yet (the first view of the day, or after a change of status).
+    """Return today's code reading only, from the saved status while it provably holds;
+    otherwise (the first view of the day, after a change of status or of the evidence,
+    rules or areas it rests on) evaluate it, save it and issue the code if need be, in a
+    unit of work opened by ``writer``.
 
     Raises:
         NotActive: the person is not a registered, activated resident.
     """
-    found = current_code(session, person_id, now=now)
-    if found is not None:
-        return found
+    _active(session, person_id)
+    saved, codes = repository.status_and_live_codes(session, person_id, now)
+    holding = _holding(session, saved, now)
+    if holding is not None:
+        found = _match(codes, holding, *_validity(holding, now))
+        if found is not None:
+            return found
     with writer() as writing:
         return issue(writing, person_id, now=now)
 
@@ -237,16 +304,22 @@ def reevaluate(session: Session, people: list[uuid.UUID], *, now: datetime) -> d
     unique = list(dict.fromkeys(people))
     for start in range(0, len(unique), REEVALUATE_CHUNK):
         chunk = unique[start:start + REEVALUATE_CHUNK]
-        rows = _status_rows(rules.statuses(session, chunk, now=now), now)
+        repository.hold_statuses(session, chunk, now)
+        _results, rows = _evaluated(session, chunk, now)
         _apply(session, rows, now)
         colours.update((row["person_id"], row["colour"]) for row in rows)
     return colours
 
 
+_REASONS_LENGTH = 400  # the column's
+
+
 def _status_rows(results: dict[uuid.UUID, Status], now: datetime) -> list[dict[str, Any]]:
+    """Rows of statuses not known to hold past ``now`` (facts read without holding the rows)."""
     return [{"person_id": person_id, "colour": result.colour,
-             "reasons": ",".join(result.rule_ids)[:400], "changes_at": result.changes_at,
-             "evaluated_at": now, "rule_set": result.rule_set[:96]}
+             "reasons": ",".join(result.rule_ids)[:_REASONS_LENGTH],
+             "changes_at": result.changes_at, "evaluated_at": now,
+             "rule_set": result.rule_set[:96], "fresh_until": None, "basis": None}
             for person_id, result in results.items()]
 
 
@@ -343,6 +416,8 @@ def on_evidence_changed(session: Session, event: EvidenceChanged) -> None:
         reevaluate(session, people, now=event.now)
         return
     for start in range(0, len(people), REEVALUATE_CHUNK):
+        # Until its job runs, no view takes a saved status of these people as it is.
+        repository.hold_statuses(session, people[start:start + REEVALUATE_CHUNK], event.now)
         jobs.enqueue(session, "healthcode.reevaluate",
                      [str(person) for person in people[start:start + REEVALUATE_CHUNK]])
     log.info("status.reevaluation_queued", people=len(people), cause=event.cause)

@@ -8,6 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal, cast
 from urllib.parse import quote
 
@@ -186,8 +187,11 @@ def todays_code(
     session: Session, person_id: uuid.UUID, *, locale: str, now: datetime, writer: Writer
 ) -> CodeCard | None:
     """Return today's code of a resident, or ``None`` while no code can be issued."""
+    # Held here, the person is read once: the session keeps what it loaded only while
+    # something refers to it.
+    person = identity.get_person(session, person_id)
     try:
-        issued = healthcode.todays_code(session, person_id, now=now, writer=writer)
+        issued = healthcode.todays_code(session, person.id, now=now, writer=writer)
     except healthcode.NotActive:
         return None
     reasons, steps = _explained(session, issued, locale=locale, now=now)
@@ -234,8 +238,13 @@ def inline_svg(text: str) -> str:
     return _inline_svg(text)
 
 
+@lru_cache(maxsize=512)
 def _inline_svg(text: str) -> str:
-    """Return the QR code as an SVG element that scales to the width the page gives it."""
+    """Return the QR code as an SVG element that scales to the width the page gives it.
+
+    Kept for the last codes shown: a code is the same image all its life, and a resident
+    looks at it again and again.
+    """
     svg = qr_image(text, "svg", scale=1).decode()
     svg = svg[svg.index("<svg"):]  # the document's XML declaration does not belong in HTML
     size = re.search(r' width="(\d+)" height="(\d+)"', svg)

@@ -19,11 +19,12 @@ The public API:
     ``WorkerLost`` when the worker died first (its unit rolled back). Jobs the
     unit sends after its commit are sent by this process when there is no broker (the
     in-memory broker of the embedded default lives here), by the worker when there is.
-``run_unit(request, session, fn, *args, **kwargs)``
+``run_unit(request, session, fn, *args, heavy=True, **kwargs)``
     What an endpoint calls: the request's own unit of work (its caller's authentication)
     ends first, so that it holds no write lock, then ``fn`` runs in the app's pool. Where
-    the app has no pool, or the tests give it their own session factory, ``fn`` runs on a
-    thread with the request's session, as any blocking endpoint does.
+    the work is not ``heavy`` (a batch of a few rows), where the app has no pool, or where
+    the tests give it their own session factory, ``fn`` runs on a thread with the
+    request's session, as any blocking endpoint does.
 """
 
 from __future__ import annotations
@@ -135,10 +136,11 @@ def make_pool(setup: Callable[[], None] | None) -> Pool | None:
 
 
 async def run_unit(request: Request, session: Session, fn: Callable[..., R], *args: Any,
-                   **kwargs: Any) -> R:
-    """Run ``fn(session, *args, **kwargs)`` for an endpoint: in the app's pool if it has one, on a
-    thread with the request's session if not (see the module)."""
-    pool = pool_of(request)
+                   heavy: bool = True, **kwargs: Any) -> R:
+    """Run ``fn(session, *args, **kwargs)`` for an endpoint: in the app's pool if it has one
+    and the work is ``heavy``, on a thread with the request's session if not (see the
+    module). Light work stays on a thread: handing it to a worker costs more than it does."""
+    pool = pool_of(request) if heavy else None
     if pool is None:
         return await anyio.to_thread.run_sync(partial(fn, session, *args, **kwargs))
     await anyio.to_thread.run_sync(session.commit)

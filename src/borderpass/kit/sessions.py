@@ -176,7 +176,11 @@ class ServerSessions:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                cookie = await anyio.to_thread.run_sync(self._save, request, session, now)
+                write, drop = self._changes(session, now)
+                if write or drop is not None:
+                    cookie = await anyio.to_thread.run_sync(self._save, request, session, now)
+                else:  # nothing to write: no worker thread needed
+                    cookie = self._cookie_for(session, write=False)
                 if cookie is not None:
                     MutableHeaders(scope=message).append("set-cookie", cookie)
             await send(message)
@@ -187,20 +191,29 @@ class ServerSessions:
         return (f"{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
                 + ("; Secure" if self.secure else ""))
 
-    def _save(self, request: Request, session: SessionData, now: datetime) -> str | None:
-        """Write what changed and return the Set-Cookie value, if one is needed."""
+    def _changes(self, session: SessionData, now: datetime) -> tuple[bool, str | None]:
+        """Say whether the session must be written, and which stored session to forget."""
         old, new = session.loaded_id, session.current_id
         renewed = session.loaded_expires_at is not None and \
             session.loaded_expires_at - now < self.lifetime / 2
         write = bool(session) and (session.changed() or new != old or renewed)
         drop = old if old is not None and (new != old or (not session and session.changed())) \
             else None
+        return write, drop
+
+    def _save(self, request: Request, session: SessionData, now: datetime) -> str | None:
+        """Write what changed and return the Set-Cookie value, if one is needed."""
+        write, drop = self._changes(session, now)
         if write or drop is not None:
             with unit_of_work(get_factory(request)) as db:
                 if drop is not None:
                     _forget(db, drop)
                 if write:
                     _store(db, session.id, dict(session), now, now + self.lifetime)
+        return self._cookie_for(session, write=write)
+
+    def _cookie_for(self, session: SessionData, *, write: bool) -> str | None:
+        old = session.loaded_id
         new = session.current_id
         if new is not None and (new != old or write):
             return self._cookie(new, int(self.lifetime.total_seconds()))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from borderpass.rules.models import RuleSetVersion
 
-__all__ = ["active", "add", "all_versions", "deactivate_all", "find", "get"]
+__all__ = ["active", "active_digest", "add", "all_versions", "deactivate_all", "find", "get"]
 
 
 def add(session: Session, row: RuleSetVersion) -> None:
@@ -29,6 +29,13 @@ def find(session: Session, identifier: str, version: str) -> RuleSetVersion | No
 
 def active(session: Session, jurisdiction: str) -> RuleSetVersion | None:
     return session.scalars(select(RuleSetVersion).where(
+        RuleSetVersion.jurisdiction == jurisdiction, RuleSetVersion.active.is_(True)
+    )).first()
+
+
+def active_digest(session: Session, jurisdiction: str) -> str | None:
+    """Return the digest of the active version's document (not the document itself)."""
+    return session.scalars(select(RuleSetVersion.digest).where(
         RuleSetVersion.jurisdiction == jurisdiction, RuleSetVersion.active.is_(True)
     )).first()
 

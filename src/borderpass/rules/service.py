@@ -28,7 +28,7 @@ from borderpass.rules.ruleset import (
     parse_rule_set,
 )
 from borderpass.rules.schemas import ReasonView, RuleSetView, StatusView
-from borderpass.rules.status import Status, evaluate
+from borderpass.rules.status import Status, evaluate, restore
 
 __all__ = [
     "InvalidRuleSet",
@@ -37,6 +37,8 @@ __all__ = [
     "active_rule_set",
     "list_rule_sets",
     "load",
+    "restore",
+    "rule_set_in_force",
     "status",
     "status_view",
     "statuses",
@@ -129,12 +131,43 @@ def _compiled(digest: str, text: str) -> RuleSet:
     return compile_rule_set(parse_rule_set(json.loads(text)))
 
 
+_BY_DIGEST: dict[str, RuleSet] = {}  # the versions compiled in this process, by digest
+
+
+@lru_cache(maxsize=1)
+def _default_digest() -> str:
+    # As ``load`` would digest the packaged document, were it loaded.
+    text = parse_rule_set(load_json(default_document())).model_dump_json(by_alias=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rule_set_in_force(session: Session) -> tuple[RuleSet, str]:
+    """Return the rule set in force for this jurisdiction (the packaged one if none is
+    loaded) and the digest of its document, which names its rules exactly.
+
+    One small query: a version's document is read only the first time this process
+    meets its digest.
+    """
+    jurisdiction = get_settings().jurisdiction
+    digest = repository.active_digest(session, jurisdiction)
+    if digest is None:
+        return default_rule_set(), _default_digest()
+    found = _BY_DIGEST.get(digest)
+    if found is None:
+        row = repository.active(session, jurisdiction)
+        if row is None:  # deactivated meanwhile
+            return default_rule_set(), _default_digest()
+        found = _compiled(row.digest, row.document)
+        if len(_BY_DIGEST) >= 16:
+            _BY_DIGEST.clear()
+        _BY_DIGEST[row.digest] = found
+        digest = row.digest
+    return found, digest
+
+
 def active_rule_set(session: Session) -> RuleSet:
     """Return the rule set in force for this jurisdiction (the packaged one if none is loaded)."""
-    row = repository.active(session, get_settings().jurisdiction)
-    if row is None:
-        return default_rule_set()
-    return _compiled(row.digest, row.document)
+    return rule_set_in_force(session)[0]
 
 
 def active_document(session: Session) -> dict[str, object]:
@@ -152,10 +185,12 @@ def status(session: Session, person_id: uuid.UUID, *, now: datetime) -> Status:
 
 
 def statuses(
-    session: Session, people: Sequence[uuid.UUID], *, now: datetime
+    session: Session, people: Sequence[uuid.UUID], *, now: datetime,
+    rule_set: RuleSet | None = None,
 ) -> dict[uuid.UUID, Status]:
-    """Evaluate many people's statuses at once (set-based reads of their evidence)."""
-    rule_set = active_rule_set(session)
+    """Evaluate many people's statuses at once (set-based reads of their evidence), under
+    ``rule_set`` (by default the one in force)."""
+    rule_set = rule_set or active_rule_set(session)
     return {person_id: evaluate(facts, rule_set, now)
             for person_id, facts in evidence.facts_for_many(session, people, now).items()}
 

@@ -21,6 +21,7 @@ exhaustive search resumes from it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "evaluate",
     "evaluate_exhaustive",
     "instant_text",
+    "restore",
 ]
 
 FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -279,3 +281,22 @@ def evaluate_exhaustive(facts: PersonFacts, rule_set: RuleSet, now: datetime) ->
     changes_at = _search(facts, rule_set, data, current, _candidates(facts, rule_set, now))
     failing = _failing(rule_set.rules, current)
     return Status(_colour(failing), failing, changes_at, rule_set.name)
+
+
+def restore(rule_set: RuleSet, colour: str, rule_ids: Sequence[str],
+            changes_at: datetime | None, at: datetime) -> Status | None:
+    """Rebuild a status that ``rule_set`` gave and that still holds at ``at``, from what
+    was saved of it: its colour, the identifiers of its failing rules and ``changes_at``.
+
+    Returns:
+        the status :func:`evaluate` gave, or None when the identifiers do not name the
+        rules in force exactly (one identifier for two rules, a rule no longer there) or
+        do not give ``colour``.
+    """
+    wanted = set(rule_ids)
+    failing = tuple(rule for rule in rule_set.rules if rule.identifier in wanted
+                    and rule.valid_from <= at < rule.valid_to)
+    if tuple(rule.identifier for rule in failing) != tuple(rule_ids) \
+            or _colour(failing) != colour:
+        return None
+    return Status(colour, failing, changes_at, rule_set.name)
