@@ -70,3 +70,27 @@ def test_any_registration_form_is_answered_without_a_server_error(
     assert response.status_code < 500, response.text
     if response.status_code != 200:
         assert response.json()["error"]["field"]
+
+
+def test_text_no_database_stores_is_refused_naming_its_field(client: Any, staff_token: Any) -> None:
+    # PostgreSQL refuses a NUL in text, and no database stores half a surrogate pair
+    # (which a JSON escape can carry); each was a 500 from the failed write.
+    _operator, token = staff_token("venue_operator")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    venue = '{"type": "supermarket", "name_en": "Shop", "name_zh": "店", "address": "1 Main St"}'
+    for field, good, bad in (("name_en", '"Shop"', '"Sh\\u0000op"'),
+                             ("name_zh", '"店"', '"\\uda25店"'),
+                             ("address", '"1 Main St"', '"1 Main St \\udc00"')):
+        body = venue.replace(f'"{field}": {good}', f'"{field}": {bad}', 1)
+        assert body != venue
+        response = client.post("/api/checkin/venues", content=body, headers=headers)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert (error["code"], error["field"]) == ("unstorable_text", field)
+    assert client.post("/api/checkin/venues", content=venue,
+                       headers=headers).status_code == 201
+    _officer, officer = staff_token("health_officer")
+    response = client.get("/api/evidence/venues", params={"q": "sh\x00op"},
+                          headers={"Authorization": f"Bearer {officer}"})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "q"

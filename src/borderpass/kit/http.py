@@ -7,6 +7,7 @@ The unit of work ends when the endpoint returns, before the response is sent (Fa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -19,13 +20,13 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from borderpass.kit.clock import utcnow
 from borderpass.kit.config import get_settings
 from borderpass.kit.db import session_factory, unit_of_work
-from borderpass.kit.errors import Unauthorised
-from borderpass.kit.i18n import normalise_locale
+from borderpass.kit.errors import InvalidInput, Unauthorised
+from borderpass.kit.i18n import _, normalise_locale
 
 __all__ = [
-    "Body", "ClientAddress", "DbSession", "Now", "Writer", "bearer_token", "client_address",
-    "get_now", "get_session", "read_unit", "refuse", "request_body", "request_locale",
-    "write_unit",
+    "Body", "ClientAddress", "DbSession", "Now", "UnstorableText", "Writer", "bearer_token",
+    "client_address", "get_now", "get_session", "read_unit", "refuse",
+    "refuse_unstorable_text", "request_body", "request_locale", "write_unit",
 ]
 
 
@@ -190,3 +191,42 @@ def request_locale(request: Request) -> str:
     return normalise_locale(
         request.cookies.get("locale") or request.headers.get("accept-language", "en")[:5]
     )
+
+
+class UnstorableText(InvalidInput):
+    code = "unstorable_text"
+    message = _("The text holds a character that cannot be stored: a NUL character or half "
+                "of a surrogate pair.")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_in(value: Any, field: str, depth: int = 0) -> None:
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise UnstorableText(field=field or None)
+    elif isinstance(value, dict) and depth < 64:
+        for key, item in value.items():
+            _refuse_in(key, field, depth + 1)
+            _refuse_in(item, f"{field}.{key}" if field else str(key), depth + 1)
+    elif isinstance(value, list) and depth < 64:
+        for index, item in enumerate(value):
+            _refuse_in(item, f"{field}[{index}]", depth + 1)
+
+
+async def refuse_unstorable_text(request: Request) -> None:
+    """Refuse text that no database stores (a NUL character; half of a surrogate pair,
+    which JSON's escapes can carry): a 422 naming the field, before the endpoint runs,
+    rather than a failed write. Reads the query and the JSON body or form the endpoint's
+    parameters were parsed from."""
+    for name, value in request.query_params.multi_items():
+        _refuse_in(value, name)
+    parsed = getattr(request, "_json", None)  # parsed already for the endpoint's model
+    if parsed is not None:
+        _refuse_in(parsed, "")
+    form = getattr(request, "_form", None)
+    if form is not None:
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                _refuse_in(value, name)

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,7 +33,7 @@ from borderpass.kit import jobs, offload
 from borderpass.kit.config import get_settings
 from borderpass.kit.db import DatabaseBusy
 from borderpass.kit.errors import BorderpassError, Unauthorised
-from borderpass.kit.http import request_locale
+from borderpass.kit.http import UnstorableText, refuse_unstorable_text, request_locale
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import configure_logging, get_logger
 from borderpass.kit.metrics import RequestMetrics
@@ -144,6 +144,15 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     )
 
 
+async def _unstorable(request: Request, error: Exception) -> Response:
+    """Answer 422 for text a database refused to store (a NUL, half a surrogate pair) that
+    reached it by a way the request check does not read; the unit rolled back."""
+    if isinstance(error, DataError) and "NUL" not in str(error.orig):
+        return await _unexpected(request, error)
+    log.warning("request.unstorable_text", path=request.url.path, error=type(error).__name__)
+    return await _borderpass_error(request, UnstorableText())
+
+
 _RETRY_AFTER_SECONDS = 2
 
 
@@ -202,6 +211,7 @@ def create_app() -> FastAPI:
         version=borderpass.__version__,
         description="An open, privacy-preserving platform for crossing a border during an "
         "epidemic: Health Code, venue check-in, e-Channel, endorsements and the crossing.",
+        dependencies=[Depends(refuse_unstorable_text)],
     )
     app.add_exception_handler(BorderpassError, _borderpass_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -210,6 +220,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DatabaseBusy, _busy)
     app.add_exception_handler(offload.WorkerLost, _busy)
     app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(UnicodeEncodeError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(identity_api.router)
     app.include_router(evidence_api.router)
