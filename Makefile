@@ -45,7 +45,9 @@ test: $(STAMP) vendor
 	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || [ -n "$$BORDERPASS_CHROMIUM" ]; \
 	then echo "Chromium found: the browser tests (tests/web/test_browser.py) will run."; \
 	else echo "No Chromium found: the browser tests will be SKIPPED (apt-get install chromium)."; fi
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not alone" $(PYTEST_ARGS)
+	@# Then the tests that measure response times, alone (5: none were selected).
+	$(BIN)/python -m pytest -m alone -n 0 $(PYTEST_ARGS) || test $$? -eq 5
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

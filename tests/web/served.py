@@ -313,6 +313,42 @@ class Server:
         self.stop()
         return self.start()
 
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until the jobs the server sent at start (the embedded scheduler runs each
+        periodic job once when a server starts) are done or have failed, as its log says.
+
+        Timing tests measure the server at work, not its first second of start-up chores.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sent: Counter[str] = Counter()
+            for entry in self.entries():
+                if entry.get("event") == "job.scheduled":
+                    sent[str(entry.get("job"))] += 1
+                elif entry.get("event") in ("job.done", "job.failed", "job.dead"):
+                    sent[str(entry.get("job"))] -= 1
+            if sent and all(count <= 0 for count in sent.values()):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the server's start-up jobs were not done within {timeout} s:\n"
+                           f"{self.tail()}")
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The JSON lines the server logged since it last started."""
+        if not self.log.exists():
+            return []
+        with self.log.open("rb") as log:
+            log.seek(self._log_offset)
+            text = log.read().decode(errors="replace")
+        found = []
+        for line in text.splitlines():
+            if line.startswith("{"):
+                try:
+                    found.append(json.loads(line))
+                except ValueError:
+                    continue
+        return found
+
     def tail(self, lines: int = 40) -> str:
         if not self.log.exists():
             return ""

@@ -59,7 +59,7 @@ TIMEOUT = 60.0  # seconds a client waits for one answer
 SLOT_CAPACITY = 20
 INGEST_ROWS = int(os.environ.get("BORDERPASS_TEST_INGEST_ROWS", "300000"))
 HEALTHZ_DELAY = 0.100  # seconds /healthz may be slower than usual during an ingestion
-HEALTHZ_STALL = 2.0  # seconds no poll may wait, even on a machine loaded by other work
+HEALTHZ_STALL = 1.0  # seconds no poll may wait
 HK = ZoneInfo("Asia/Hong_Kong")
 
 
@@ -288,8 +288,10 @@ async def poll_during(port: int, key: str, batch: bytes) -> dict[str, Any]:
             "tally": ingesting.tally}
 
 
+@pytest.mark.alone
 def test_healthz_is_not_delayed_by_a_long_ingestion(server: Server) -> None:
     batch = ingestion_batch(INGEST_ROWS)
+    server.settle()
     seen = asyncio.run(poll_during(server.port, server.keys["lab"], batch))
     answer: Reply | None = seen["answer"]
     assert answer is not None, f"the ingestion got no answer: {seen['tally'].summary()}"
@@ -308,11 +310,13 @@ def test_healthz_is_not_delayed_by_a_long_ingestion(server: Server) -> None:
     assert len(during) >= 5, said
     # The loop blocked by the ingestion stalled every poll for seconds (7.2 s); the batch
     # computed on a thread of the server held polls up behind the interpreter lock (p95
-    # 156 ms on a busy machine): it runs in a worker process now. On a machine loaded by
-    # other work (the suite's browser tests beside it) a poll is still held up now and then,
-    # up to a second in some full runs, which the median and the worst case bound here.
+    # 156 ms on a busy machine): it runs in a worker process now, below the web process in
+    # the scheduler's order. The test runs alone (``alone``): beside the suite's browser
+    # tests, on two cores, every process waits for the CPU up to a few hundred ms, which
+    # is the machine's doing, not the server's. It starts once the server's start-up jobs
+    # are done: they are the first second of a server's life, not the ingestion's doing.
     delays = sorted(r.seconds - usual for r in during if r)
-    assert median(delays) <= HEALTHZ_DELAY, said
+    assert delays[int(len(delays) * 0.99)] <= HEALTHZ_DELAY, said
     assert slowest - usual <= HEALTHZ_STALL, said
     stored = server.database.scalar("SELECT count(*) FROM test_results WHERE batch_id = :batch",
                                     batch=uuid.UUID(report["batch_id"]))

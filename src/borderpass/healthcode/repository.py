@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
+from borderpass.kit.db import array_literal
 
 __all__ = ["add", "count_issued", "live_codes", "revocations_since", "status_of"]
 
@@ -119,7 +120,8 @@ def _save_statuses_pg(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         arrays[name] = [row[name] for row in rows]
     for name in ("changes_at", "evaluated_at", "fresh_until"):
         arrays[name] = [None if value is None else _utc(value) for value in arrays[name]]
-    session.execute(_UPSERT_STATUSES_PG, arrays)
+    session.execute(_UPSERT_STATUSES_PG,
+                    {name: array_literal(values) for name, values in arrays.items()})
 
 
 def _utc(value: datetime) -> datetime:
@@ -141,7 +143,7 @@ def hold_statuses(session: Session, people: Sequence[uuid.UUID], now: datetime) 
     holding = set(people)
     ordered = sorted(holding)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_HOLD_STATUSES_PG, {"people": ordered, "now": _utc(now)})
+        session.execute(_HOLD_STATUSES_PG, {"people": array_literal(ordered), "now": _utc(now)})
     else:
         table = PersonStatus.__table__
         assert isinstance(table, Table)  # noqa: S101 - declarative models have tables

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     any_,
     bindparam,
+    cast,
     create_engine,
     event,
     text,
@@ -28,12 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 from borderpass.kit.config import get_settings
 
 __all__ = [
     "among",
+    "array_literal",
     "Base",
     "DatabaseBusy",
     "UTCDateTime",
@@ -240,8 +242,45 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
     statement stays short whatever the number of values; elsewhere it is a plain IN.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+        # Untyped, the parameter takes the array's type from the cast, and the server
+        # reads the literal once (a text parameter would be cast again for every row).
+        literal = bindparam(None, array_literal(values), type_=NullType())
+        return column == any_(cast(literal, ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def array_literal(values: Sequence[Any]) -> str:
+    """Write values as a PostgreSQL array literal, to be cast (``CAST(:x AS uuid[])``).
+
+    The driver's array adapter checks and quotes element by element, in Python, about
+    2.6 µs per id: for the thousands of ids of a set-based read, more than the query
+    itself. Ids go as hex, numbers as written, instants in ISO form, bytes as ``\\x``
+    hex, text quoted with ``\\`` and ``"`` escaped; None is NULL.
+    """
+    if values and all(type(value) is uuid.UUID for value in values):
+        return "{" + ",".join([value.hex for value in values]) + "}"
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif isinstance(value, uuid.UUID):
+            parts.append(value.hex)
+        elif isinstance(value, bool):
+            parts.append("true" if value else "false")
+        elif isinstance(value, int):
+            parts.append(str(value))
+        elif isinstance(value, bytes):
+            parts.append(f'"\\\\x{value.hex()}"')
+        elif isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the database")
+            parts.append(f'"{value.isoformat()}"')
+        else:
+            text_value = str(value)
+            if "\\" in text_value or '"' in text_value:
+                text_value = text_value.replace("\\", "\\\\").replace('"', '\\"')
+            parts.append(f'"{text_value}"')
+    return "{" + ",".join(parts) + "}"
 
 
 def ping(session: Session) -> None:
