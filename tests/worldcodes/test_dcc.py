@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
+import random
+import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import cbor2
 import jsonschema
 import pytest
 
 from borderpass.healthcode.views import PhotoUnreadable, decode_photo
+from borderpass.kit.signing.foreign import SigningError, b45decode, read_foreign_sign1
 from borderpass.worldcodes.dcc import STEPS, schema_errors, verify_dcc
 from borderpass.worldcodes.result import CANNOT_VERIFY, INVALID, VALID
 from borderpass.worldcodes.trust import DccTrust
@@ -147,3 +154,107 @@ def test_text_that_is_no_dcc_gets_a_reason_not_an_exception() -> None:
     ]:
         result = verify_dcc(text, trust, now=now)
         assert (result.result, result.reason, result.steps[step]) == (INVALID, reason, False)
+
+
+def _variants(content: dict[str, Any]) -> Iterator[Any]:
+    """The payload with one member, anywhere, gone, added or of another value."""
+    odd = [7, 0, -1, 1.0, 2.5, 10**30, True, None, "", "x" * 80, "x" * 81, "\u00c5GE",
+           "AB\n", "1.3.0\n", "1.4.0", "1.3.٣", "2021-06-01", "DE", "de", "D1", "DI<CAPRIO",
+           "\U0001f600" * 80, [], {}, [{}], {"fnt": "A"}]
+    places: list[tuple[dict[str, Any], ...]] = [(content,)]
+    if isinstance(content.get("nam"), dict):
+        places.append((content, content["nam"]))
+    for kind in ("v", "t", "r"):
+        entries = content.get(kind)
+        if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+            places.append((content, entries[0]))
+            yield {**content, kind: []}
+            yield {**content, kind: entries * 2}
+            yield {**content, kind: entries[0]}
+            yield {**content, **{other: entries for other in ("v", "t", "r")}}
+    for place in places:
+        target = place[-1]
+        for key in [*target, "zz", "dr", "nm", "tc", "fnt", "gnt", "t", "r"]:
+            for value in [None, *odd]:  # None: the member gone
+                changed = copy.deepcopy(content)
+                inner = changed if len(place) == 1 else _find(changed, target, content)
+                if value is None:
+                    inner.pop(key, None)
+                else:
+                    inner[key] = value
+                yield changed
+
+
+def _find(changed: dict[str, Any], target: dict[str, Any], content: dict[str, Any]) -> Any:
+    if content.get("nam") is target:
+        return changed["nam"]
+    return next(changed[kind][0] for kind in ("v", "t", "r")
+                if isinstance(content.get(kind), list) and content[kind]
+                and content[kind][0] is target)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_the_quick_schema_check_gives_the_validators_verdict(case: DccCase) -> None:
+    from borderpass.worldcodes import dcc
+
+    result = verify_dcc(case.text, case.trust, now=case.clock)
+    if not isinstance(result.content, dict):
+        pytest.skip("no payload to check")
+    validator = dcc._validator()
+    for changed in [result.content, *_variants(dict(result.content))]:
+        version = changed.get("ver")
+        expected = (validator.is_valid(changed) and isinstance(version, str)
+                    and dcc._VERSION.fullmatch(version) is not None)
+        # The quick check passes only what the validator passes, and the step's verdict
+        # is the validator's whichever way it was reached.
+        assert dcc._plainly_valid(changed) is None or expected, changed
+        assert (not schema_errors(changed)) == expected, changed
+
+
+def _read(message: bytes) -> Any:
+    try:
+        return vars(read_foreign_sign1(message))
+    except SigningError as error:
+        return ("refused", error.reason)
+
+
+def test_the_quick_cose_reading_reads_as_the_cbor_decoder_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from borderpass.kit.signing import _foreign
+
+    messages = []
+    for case in CASES:
+        try:
+            messages.append(zlib.decompress(b45decode(case.text.removeprefix("HC1:"))))
+        except (SigningError, zlib.error):
+            continue
+    rng = random.Random(7)  # noqa: S311 - repeatable changes, not a secret
+    changed = []
+    for message in messages:
+        changed.append(message)
+        for _ in range(60):
+            at = rng.randrange(len(message))
+            changed.append(message[:at])  # cut short
+            changed.append(message[:at] + bytes([rng.randrange(256)]) + message[at + 1:])
+            changed.append(message[:at] + bytes([rng.randrange(256)]) + message[at:])
+        changed.append(message + b"\x00")
+        changed.append(b"\xd8\x3d" + message)
+    # Other forms of heads, tags and unprotected headers, read by the decoder either way.
+    item = cbor2.loads(messages[0])
+    sign1 = item.value if isinstance(item, cbor2.CBORTag) else item
+    protected, _, payload, signature = sign1
+    for unprotected in ({}, {4: b"12345678"}, {4: b""}, {1: -7}, {4: 5}, {4: b"1", 1: -7}):
+        for form in ([protected, unprotected, payload, signature],
+                     cbor2.CBORTag(18, [protected, unprotected, payload, signature]),
+                     cbor2.CBORTag(61, cbor2.CBORTag(18, [protected, unprotected, payload,
+                                                          signature])),
+                     cbor2.CBORTag(61, [protected, unprotected, payload, signature]),
+                     [b"", unprotected, payload, signature], [b"\xa0", unprotected, b"", b""],
+                     [b"\x01", unprotected, payload, signature]):
+            changed.append(cbor2.dumps(form))
+    long_head = b"\xd2\x84\x58\x0d" + cbor2.dumps(protected)[1:] + b"\xa0"
+    changed.append(long_head + cbor2.dumps(payload) + cbor2.dumps(signature))
+    quick = [_read(message) for message in changed]
+    monkeypatch.setattr(_foreign, "_plain_sign1", lambda message: None)
+    assert [_read(message) for message in changed] == quick
+    assert sum(1 for read in quick if isinstance(read, dict)) > len(messages)

@@ -18,14 +18,14 @@ import json
 import math
 import re
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from borderpass.kit.decoding import without_line_end
 from borderpass.kit.signing.foreign import (
-    Certificate,
     ForeignSign1,
     SigningError,
     b45decode,
@@ -34,7 +34,7 @@ from borderpass.kit.signing.foreign import (
     verify_foreign_sign1,
 )
 from borderpass.worldcodes.result import Entry, Result, Steps, Summary
-from borderpass.worldcodes.trust import DccTrust
+from borderpass.worldcodes.trust import KEY_USAGE_OIDS, DccSigner, DccTrust
 from borderpass.worldcodes.valuesets import display
 
 __all__ = ["FORMAT", "KEY_USAGE_OIDS", "PREFIX", "STEPS", "schema", "schema_errors", "verify_dcc"]
@@ -44,19 +44,16 @@ PREFIX = "HC1:"
 STEPS = ("prefix", "base45", "zlib", "cose", "cbor", "schema", "signature", "expiry",
          "key_usage")
 CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_HCERT = 1, 4, 6, -260
-# HCERT specification A.4; the deployed document signers (and the official test data)
-# spell them with an extra ".0" after the enterprise arc, so both spellings are read.
-KEY_USAGE_OIDS = {
-    kind: frozenset({f"1.3.6.1.4.1.1847.2021.1.{n}", f"1.3.6.1.4.1.0.1847.2021.1.{n}"})
-    for kind, n in (("t", 1), ("v", 2), ("r", 3))
-}
-_ANY_KEY_USAGE = frozenset().union(*KEY_USAGE_OIDS.values())
 _KINDS = {"v": "vaccination", "t": "test", "r": "recovery"}
 _MAX_TEXT = 8192
 _MAX_INFLATED = 64 * 1024
 _MAX_DEPTH = 16
 _VERSION = re.compile(r"1\.[0-3]\.\d+")
 _SCHEMA = Path(__file__).with_name("data") / "DCC.combined-schema.json"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# The whole seconds ``datetime.fromtimestamp(…, UTC)`` reads: 0001-01-01 to 9999-12-31.
+_FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
 
 
 class _Unreadable(Exception):
@@ -89,8 +86,85 @@ def schema() -> dict[str, Any]:
     return copy
 
 
+# What the schema asks of the members it names, in the plain forms issuers write: ASCII
+# codes and names, whole numbers, one entry, no member the schema does not name (but a
+# test's ``dr``, text). ``_plainly_valid`` holds a payload to these, a stricter check than
+# the schema's (a test checks that it never passes one the schema refuses), and leaves
+# every other payload to the validator, whose code is not then run for each DCC scanned.
+_TEXTS = {"v": itemgetter("tg", "vp", "mp", "ma", "dt", "co", "is", "ci"),
+          "t": itemgetter("tg", "tt", "sc", "tr", "co", "is", "ci"),
+          "r": itemgetter("tg", "fr", "co", "is", "df", "du", "ci")}
+_REQUIRED = {"v": frozenset(("tg", "vp", "mp", "ma", "dn", "sd", "dt", "co", "is", "ci")),
+             "t": frozenset(("tg", "tt", "sc", "tr", "co", "is", "ci")),
+             "r": frozenset(("tg", "fr", "co", "is", "df", "du", "ci"))}
+_ALLOWED = {**_REQUIRED, "t": _REQUIRED["t"] | {"nm", "ma", "tc", "dr"}}
+_TOP = frozenset(("ver", "nam", "dob", "v", "t", "r"))
+_NAMES = frozenset(("fn", "fnt", "gn", "gnt"))
+_PLAIN_VERSION = re.compile(r"1\.[0-3]\.[0-9]+")
+_PLAIN_BIRTH = re.compile(r"(?:(?:19|20)[0-9][0-9](?:-[0-9][0-9]){0,2})?")
+_PLAIN_COUNTRY = re.compile(r"[A-Z]{1,10}")
+_PLAIN_STANDARDISED = re.compile(r"[A-Z<]*")
+
+
+def _plain_names(names: Any) -> bool:
+    if (type(names) is not dict or not names.keys() <= _NAMES
+            or ("fnt" not in names and "gnt" not in names)):
+        return False
+    for key, value in names.items():
+        if type(value) is not str or len(value) > 80:
+            return False
+        if key[-1] == "t" and _PLAIN_STANDARDISED.fullmatch(value) is None:  # fnt, gnt
+            return False
+    return True
+
+
+def _plain_entry(entry: Any, kind: str) -> bool:
+    if type(entry) is not dict:
+        return False
+    keys = entry.keys()
+    if not (keys >= _REQUIRED[kind] and keys <= _ALLOWED[kind]):
+        return False
+    for value in _TEXTS[kind](entry):
+        if type(value) is not str:
+            return False
+    if (len(entry["is"]) > 80 or len(entry["ci"]) > 80
+            or _PLAIN_COUNTRY.fullmatch(entry["co"]) is None):
+        return False
+    if kind == "v":
+        dose, doses = entry["dn"], entry["sd"]
+        return type(dose) is int and type(doses) is int and dose >= 1 and doses >= 1
+    if kind == "t" and len(keys) > len(_REQUIRED["t"]):
+        for key in ("nm", "ma", "tc", "dr"):
+            value = entry.get(key, "")
+            if type(value) is not str or (len(value) > 80 and key in ("nm", "tc")):
+                return False
+    return True
+
+
+def _plainly_valid(certificate: Any) -> str | None:
+    """Tell whether a payload is in the plain form the schema surely accepts: its kind
+    (``v``, ``t`` or ``r``) when it is.
+
+    None says nothing: the payload may still be valid, and goes to the validator.
+    """
+    if type(certificate) is not dict or not certificate.keys() <= _TOP:
+        return None
+    kind = _kind(certificate)
+    version, birth = certificate.get("ver"), certificate.get("dob")
+    if (kind is None or type(version) is not str or _PLAIN_VERSION.fullmatch(version) is None
+            or type(birth) is not str or _PLAIN_BIRTH.fullmatch(birth) is None
+            or not _plain_names(certificate.get("nam"))):
+        return None
+    entries = certificate[kind]
+    if type(entries) is list and len(entries) == 1 and _plain_entry(entries[0], kind):
+        return kind
+    return None
+
+
 def schema_errors(certificate: Any) -> list[str]:
     """Return what keeps a DCC payload (claim -260/1) from its schema; empty when valid."""
+    if _plainly_valid(certificate) is not None:
+        return []
     errors = []
     version = certificate.get("ver") if isinstance(certificate, dict) else None
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
@@ -156,17 +230,30 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def _instant(value: Any) -> datetime:
+def _instant(value: Any) -> int:
+    """Return a NumericDate claim as the microseconds since 1970 of the instant it reads as.
+
+    Whole seconds, as issuers write them, need no datetime: that is made only when a
+    summary is asked for (``_moment``). Anything else is read as ``datetime`` reads it.
+    """
+    if type(value) is int and _FIRST_SECOND <= value <= _LAST_SECOND:
+        return value * 1_000_000
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Unreadable("bad_claims")
     try:
-        return datetime.fromtimestamp(value, UTC)
+        moment = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         raise _Unreadable("bad_claims") from None
+    return (moment - _EPOCH) // _MICROSECOND
 
 
-def _claims(payload: bytes) -> tuple[str | None, datetime, datetime, dict[str, Any]]:
-    """Read the CWT claims: issuer, issued at, expires at, and the certificate (-260/1)."""
+def _moment(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
+
+
+def _claims(payload: bytes) -> tuple[str | None, int, int, dict[str, Any], str | None]:
+    """Read the CWT claims: issuer, issued at and expires at (microseconds since 1970),
+    the certificate (-260/1), and its kind if it is plainly valid (``_plainly_valid``)."""
     try:
         claims = cbor_decode(payload)
     except SigningError:
@@ -179,11 +266,17 @@ def _claims(payload: bytes) -> tuple[str | None, datetime, datetime, dict[str, A
     hcert = claims.get(CLAIM_HCERT)
     if not isinstance(hcert, dict) or not isinstance(hcert.get(1), dict):
         raise _Unreadable("bad_claims")
-    certificate = _jsonable(hcert[1])
-    return issuer, _instant(claims.get(CLAIM_IAT)), _instant(claims.get(CLAIM_EXP)), certificate
+    certificate = hcert[1]
+    # A plain payload holds only text, whole numbers, lists and maps keyed by text: JSON
+    # already, so one walk over it does for both.
+    plain = _plainly_valid(certificate)
+    if plain is None:
+        certificate = _jsonable(certificate)
+    return (issuer, _instant(claims.get(CLAIM_IAT)), _instant(claims.get(CLAIM_EXP)),
+            certificate, plain)
 
 
-def _signature(message: ForeignSign1, trust: DccTrust, steps: Steps) -> Certificate | None:
+def _signature(message: ForeignSign1, trust: DccTrust, steps: Steps) -> DccSigner | None:
     """Check the signature with the document signer the key id names; return it if it holds."""
     if not isinstance(message.kid, bytes) or len(message.kid) != 8:
         steps.failed("signature", "bad_kid")
@@ -191,12 +284,12 @@ def _signature(message: ForeignSign1, trust: DccTrust, steps: Steps) -> Certific
     if type(message.alg) is not int or message.alg not in (-7, -37):
         steps.failed("signature", "unsupported_algorithm")
         return None
-    signer = trust.signers.get(message.kid)
+    signer = trust.checked.get(message.kid)
     if signer is None:
         steps.unknown("unknown_kid")
         return None
     try:
-        verify_foreign_sign1(message, signer)
+        verify_foreign_sign1(message, signer.certificate)
     except SigningError as error:
         steps.failed("signature", error.reason)
         return None
@@ -204,13 +297,15 @@ def _signature(message: ForeignSign1, trust: DccTrust, steps: Steps) -> Certific
     return signer
 
 
-def _expiry(signer: Certificate, issued: datetime, expires: datetime, now: datetime,
-            steps: Steps) -> None:
+def _expiry(signer: DccSigner, issued: int, expires: int, now: datetime, steps: Steps) -> None:
+    # Exact microseconds since 1970 compare as the instants do.
     if issued < signer.not_before:
         steps.failed("expiry", "issued_before_certificate")
-    elif now < issued:
+        return
+    at = (now - _EPOCH) // _MICROSECOND
+    if at < issued:
         steps.failed("expiry", "not_yet_valid")
-    elif now > expires:
+    elif at > expires:
         steps.failed("expiry", "expired")
     elif expires > signer.not_after:
         steps.failed("expiry", "expires_after_certificate")
@@ -223,12 +318,11 @@ def _kind(certificate: dict[str, Any]) -> str | None:
     return present[0] if len(present) == 1 else None
 
 
-def _key_usage(signer: Certificate, kind: str, steps: Steps) -> None:
-    stated = (signer.key_usages or frozenset()) & _ANY_KEY_USAGE
-    if stated and not stated & KEY_USAGE_OIDS[kind]:
-        steps.failed("key_usage", "wrong_key_usage")
-    else:
+def _key_usage(signer: DccSigner, kind: str, steps: Steps) -> None:
+    if kind in signer.kinds:  # from KEY_USAGE_OIDS, when the trust was made
         steps.passed("key_usage")
+    else:
+        steps.failed("key_usage", "wrong_key_usage")
 
 
 def verify_dcc(text: str, trust: DccTrust, *, now: datetime) -> Result:
@@ -244,6 +338,7 @@ def verify_dcc(text: str, trust: DccTrust, *, now: datetime) -> Result:
         when no step failed but the key id names no trusted certificate.
     """
     steps = Steps(STEPS)
+    passed = steps.outcomes  # a step that passes is only noted: no reason to keep
     if not isinstance(text, str) or len(text) > _MAX_TEXT:
         steps.failed("prefix", "too_long" if isinstance(text, str) else "bad_prefix")
         return _result(steps)
@@ -251,58 +346,58 @@ def verify_dcc(text: str, trust: DccTrust, *, now: datetime) -> Result:
     if not text.startswith(PREFIX):
         steps.failed("prefix", "bad_prefix")
         return _result(steps)
-    steps.passed("prefix")
+    passed["prefix"] = True
     try:
         compressed = b45decode(text[len(PREFIX):])
     except SigningError:
         steps.failed("base45", "bad_base45")
         return _result(steps)
-    steps.passed("base45")
+    passed["base45"] = True
     try:
         raw = _inflate(compressed)
     except zlib.error:
         steps.failed("zlib", "bad_compression")
         return _result(steps)
-    steps.passed("zlib")
+    passed["zlib"] = True
     try:
         message = read_foreign_sign1(raw)
     except SigningError:
         steps.failed("cose", "bad_cose")
         return _result(steps)
-    steps.passed("cose")
+    passed["cose"] = True
     try:
-        issuer, issued, expires, certificate = _claims(message.payload)
+        issuer, issued, expires, certificate, plain = _claims(message.payload)
     except _Unreadable as error:
         steps.failed("cbor", error.reason)
         certificate = None
     else:
-        steps.passed("cbor")
-        if schema_errors(certificate):
+        passed["cbor"] = True
+        if not plain and schema_errors(certificate):
             steps.failed("schema", "schema_invalid")
         else:
-            steps.passed("schema")
+            passed["schema"] = True
     signer = _signature(message, trust, steps)
     if signer is None or certificate is None:
         return _result(steps, message=message, certificate=certificate)
     _expiry(signer, issued, expires, now, steps)
-    kind = _kind(certificate)
+    kind = plain or _kind(certificate)
     if kind is not None:
         _key_usage(signer, kind, steps)
     return _result(steps, message=message, certificate=certificate, issued=issued,
-                   expires=expires, issuer=issuer or signer.country)
+                   expires=expires, issuer=issuer or signer.certificate.country)
 
 
 def _result(steps: Steps, *, message: ForeignSign1 | None = None,
-            certificate: dict[str, Any] | None = None, issued: datetime | None = None,
-            expires: datetime | None = None, issuer: str | None = None) -> Result:
+            certificate: dict[str, Any] | None = None, issued: int | None = None,
+            expires: int | None = None, issuer: str | None = None) -> Result:
     extra: dict[str, Any] = {}
     if message is not None and isinstance(message.kid, bytes):
         extra["kid"] = message.kid.hex()
     readable = certificate is not None and steps.outcomes["schema"] is True
     return Result(FORMAT, steps.result, steps.reason, issuer=issuer,
                   subject=_name(certificate) if certificate is not None and readable else None,
-                  steps=dict(steps.outcomes), content=certificate, extra=extra,
-                  summarise=(lambda: _summary(certificate, issued, expires))
+                  steps=steps.outcomes, content=certificate, extra=extra,
+                  summarise=(lambda: _summary(certificate, _moment(issued), _moment(expires)))
                   if certificate is not None and readable else None)
 
 
@@ -325,7 +420,9 @@ def _name(certificate: dict[str, Any]) -> str | None:
     names = certificate.get("nam") or {}
     given = _text(names.get("gn")) or _text(names.get("gnt"))
     family = _text(names.get("fn")) or _text(names.get("fnt"))
-    return " ".join(part for part in (given, family) if part) or None
+    if given and family:
+        return f"{given} {family}"
+    return given or family
 
 
 def _entry(kind: str, item: dict[str, Any]) -> Entry:

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from borderpass.kit.signing.foreign import (
 )
 
 __all__ = [
+    "KEY_USAGE_OIDS",
+    "DccSigner",
     "DccTrust",
     "IssuerKey",
     "RevocationList",
@@ -36,6 +39,15 @@ __all__ = [
 ]
 
 _MAX_FILE = 1024 * 1024
+# HCERT specification A.4; the deployed document signers (and the official test data)
+# spell them with an extra ".0" after the enterprise arc, so both spellings are read.
+KEY_USAGE_OIDS = {
+    kind: frozenset({f"1.3.6.1.4.1.1847.2021.1.{n}", f"1.3.6.1.4.1.0.1847.2021.1.{n}"})
+    for kind, n in (("t", 1), ("v", 2), ("r", 3))
+}
+_ANY_KEY_USAGE = frozenset().union(*KEY_USAGE_OIDS.values())
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _RID_ENTRY = re.compile(r"([A-Za-z0-9_-]{1,24})(?:\.(\d{1,12}))?")
 
 
@@ -56,13 +68,55 @@ def _read(path: Path) -> bytes:
         raise TrustMaterialError("trust_file_unreadable", f"{path}: {error.strerror}") from None
 
 
+def _microseconds(moment: datetime) -> int:
+    """Return an aware instant as whole microseconds since 1970-01-01 UTC, exactly.
+
+    Raises:
+        TypeError: ``moment`` is naive.
+    """
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True)
+class DccSigner:
+    """What the DCC verifier asks of a document signer, worked out once, not per code.
+
+    ``not_before`` and ``not_after`` are the certificate's validity in microseconds since
+    1970 (UTC); ``kinds`` the kinds of certificate (``v``, ``t``, ``r``) its extended key
+    usage allows: all of them when it names none of the HCERT purposes.
+    """
+
+    certificate: Certificate
+    not_before: int
+    not_after: int
+    kinds: frozenset[str]
+
+    @classmethod
+    def of(cls, certificate: Certificate) -> DccSigner:
+        """Work out a document signer's facts."""
+        stated = (certificate.key_usages or frozenset()) & _ANY_KEY_USAGE
+        kinds = frozenset(kind for kind, oids in KEY_USAGE_OIDS.items()
+                          if not stated or stated & oids)
+        return cls(certificate, _microseconds(certificate.not_before),
+                   _microseconds(certificate.not_after), kinds)
+
+
 @dataclass(frozen=True)
 class DccTrust:
-    """Document signer certificates by key id; ``refused`` says which were left out and why."""
+    """Document signer certificates by key id; ``refused`` says which were left out and why.
+
+    ``checked`` holds the same signers with what the verifier asks of each worked out
+    when the trust is made, so ``signers`` is not to be changed afterwards.
+    """
 
     signers: Mapping[bytes, Certificate] = field(default_factory=dict)
     authorities: tuple[Certificate, ...] = ()
     refused: tuple[str, ...] = ()
+    checked: Mapping[bytes, DccSigner] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checked", {kid: DccSigner.of(certificate)
+                                             for kid, certificate in self.signers.items()})
 
     @classmethod
     def from_certificates(cls, certificates: Iterable[Certificate]) -> DccTrust:
