@@ -183,3 +183,31 @@ def test_rule_sets_load_and_activate(client: Any, staff_token: Any) -> None:
     active = client.post(f"/officer/rule-sets/{action}", data={"csrf_token": token})
     assert "is now in force." in active.text
     assert "Put in force" not in active.text
+
+
+def test_the_kept_code_page_is_each_residents_own_and_follows_their_evidence(
+    app: Any, client: Any, register_person: Any, lab: Any, session: Any, now: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    chan = register_person().initials
+    lee = register_person("Z437626(A)", name_zh="李小明", name_en="LEE Siu Ming").initials
+    assert chan != lee
+    sign_in_resident(client)
+    with TestClient(app, raise_server_exceptions=False) as other:
+        sign_in_resident(other, "Z437626(A)")
+        mine, theirs = client.get("/code").text, other.get("/code").text
+        # Viewed again, each is the same page (kept, or rendered anew), never the other's.
+        for _ in range(2):
+            assert client.get("/code").text == mine and other.get("/code").text == theirs
+        assert f'class="who">{chan}<' in mine and f'class="who">{lee}<' in theirs
+        assert csrf_of(mine) != csrf_of(theirs)
+        assert mine.split('class="qr"')[1][:2000] != theirs.split('class="qr"')[1][:2000]
+        english(other)
+        assert '<html lang="en">' in other.get("/code").text and '<html lang="en">' not in mine
+        assert 'class="code red"' in client.get("/code").text
+
+        negative_test(session, lab, now)  # the evidence changed: the next view shows it
+        green = client.get("/code").text
+        assert 'class="code green"' in green and f'class="who">{chan}<' in green
+        assert other.get("/code").text.count('class="code red"') == 1

@@ -13,6 +13,8 @@ the memory of the process that took it:
   exactly the configured number;
 - a code revoked by one (a laboratory's positive result) is refused by the other's
   verify API, whose lists are held in memory, within its check interval;
+- the code page, which each process keeps rendered while what it shows holds, shows a
+  new result and a revoked code at once on every process;
 - ``/metrics`` of the two-worker server adds up both workers' requests, and ``/readyz``
   of each says it is ready.
 """
@@ -44,6 +46,7 @@ from tests.web.served import (
     Server,
     call,
     form,
+    page_cookie,
     resident_token,
     staff_token,
 )
@@ -209,6 +212,52 @@ def test_a_code_revoked_by_one_is_refused_by_the_verify_api_of_the_other(
             break
         time.sleep(0.2)
     assert results == ["revoked"] * 3
+
+
+def _result(server: Server, key: str, number: str, result: str) -> None:
+    now = datetime.now(HONG_KONG)
+    collected, reported = now - timedelta(hours=3), now - timedelta(hours=1)
+    batch = ("specimen_id,document_kind,document_number,collected_at,reported_at,method,"
+             f"result,lab\nPROC-{uuid.uuid4().hex[:10]},hkid,{number},"
+             f"{collected.isoformat(timespec='seconds')},"
+             f"{reported.isoformat(timespec='seconds')},PCR,{result},Demo Laboratory\n")
+    posted = call(server.port, "POST", "/api/evidence/tests", body=batch.encode(),
+                  headers={"Content-Type": "text/csv", "X-API-Key": key})
+    assert posted.status in (200, 201), posted.body
+
+
+def _shown(pair: tuple[Server, Server], cookie: dict[str, str]) -> set[tuple[str, bytes]]:
+    """View the code page on every process (both workers of the first, likely), each view
+    twice; return the distinct (colour, QR code) shown."""
+    one, other = pair
+    seen = set()
+    for server in (one, one, one, one, other, other):
+        page = call(server.port, "GET", "/code", headers=cookie)
+        found = re.search(rb'class="code (\w+)".*?(<svg.*?</svg>)', page.body, re.S)
+        assert page.status == 200 and found is not None, page.body[:300]
+        assert csrf_of(page)  # each session's own form token, kept or not
+        seen.add((found.group(1).decode(), found.group(2)))
+    return seen
+
+
+def test_the_code_page_shows_a_new_result_and_a_revocation_at_once_on_every_process(
+    pair: tuple[Server, Server]
+) -> None:
+    one, other = pair
+    number = RESIDENTS[1]  # no test on file: red
+    cookie = {"Cookie": page_cookie(one.port, number)}
+    [(colour, first)] = _shown(pair, cookie)
+    assert colour == "red"
+
+    _result(other, one.keys["lab"], number, "negative")  # no waiting: every view after it is green
+    [(colour, second)] = _shown(pair, cookie)
+    assert colour == "green" and second != first
+
+    # A positive result revokes the green code: every view after it is red again, with
+    # today's red code (still live: red codes are not revoked).
+    _result(one, one.keys["lab"], number, "positive")
+    [(colour, third)] = _shown(pair, cookie)
+    assert colour == "red" and third == first
 
 
 def test_metrics_add_up_the_workers_of_one_server(pair: tuple[Server, Server]) -> None:

@@ -39,6 +39,8 @@ __all__ = [
     "facts_change_at_many",
     "facts_for_many",
     "facts_version",
+    "facts_version_columns",
+    "facts_version_of",
     "high_risk_areas",
     "orders_at_venues",
     "purge_checkin_facts",
@@ -259,6 +261,18 @@ def facts_version(session: Session) -> str:
     ``EvidenceChanged`` naming them: a high-risk area declared (it may make a past
     travel record a high-risk visit)."""
     return repository.areas_version(session)
+
+
+def facts_version_columns() -> tuple[Any, ...]:
+    """Return what ``facts_version`` reads as scalar subqueries, for another domain's query
+    that reads more besides (one round trip); ``facts_version_of`` reads their values."""
+    return repository.areas_version_columns()
+
+
+def facts_version_of(values: Sequence[Any]) -> str:
+    """Return ``facts_version`` from the values of ``facts_version_columns``, in order."""
+    count, last = values
+    return repository.areas_version_of(count, last)
 
 
 def orders_at_venues(

@@ -312,7 +312,7 @@ def rows_iter(rows: Iterable[Any]) -> list[Any]:
     return list(rows)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _aware(value: datetime | str | None) -> datetime | None:
     # Aggregates bypass the column type, so SQLite gives naive UTC (or even text) back.
     if value is None:
         return None
@@ -517,5 +517,17 @@ def areas_version(session: Session) -> str:
     ever added): how many there are and when the last was recorded."""
     count, last = session.execute(
         select(func.count(HighRiskArea.id), func.max(HighRiskArea.recorded_at))).one()
+    return areas_version_of(count, last)
+
+
+def areas_version_columns() -> tuple[Any, Any]:
+    """Return what ``areas_version`` reads as two scalar subqueries, for a query that
+    reads more besides; ``areas_version_of`` turns their values into the version."""
+    return (select(func.count(HighRiskArea.id)).scalar_subquery(),
+            select(func.max(HighRiskArea.recorded_at)).scalar_subquery())
+
+
+def areas_version_of(count: int | None, last: datetime | str | None) -> str:
+    """Return the areas' version from their count and the instant the last was recorded."""
     recorded = _aware(last)
     return f"{int(count or 0)}:{recorded.isoformat() if recorded is not None else '-'}"

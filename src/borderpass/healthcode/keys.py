@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from pathlib import Path
 
 from borderpass.kit.config import get_settings
 from borderpass.kit.logging import get_logger
@@ -17,11 +18,21 @@ CODE_KEYS = "code"
 ANCHOR_KEYS = "anchor"
 
 
+_STORES: dict[Path, KeyStore] = {}
+
+
 def keystore() -> KeyStore:
-    """Return the key store named by the settings."""
+    """Return the key store named by the settings.
+
+    One store per directory and process, kept: it keeps each key it read (a key file never
+    changes), and reads the index, which names the current keys, on every use.
+    """
     directory = get_settings().key_dir
     assert directory is not None  # noqa: S101 - settings fill it in
-    return KeyStore(directory)
+    store = _STORES.get(directory)
+    if store is None:
+        store = _STORES.setdefault(directory, KeyStore(directory))
+    return store
 
 
 def signing_key(purpose: str, now: datetime) -> SigningKey:

@@ -4,13 +4,16 @@ health officers' dashboard. What they show is put in words by ``healthcode.views
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from html import escape
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from borderpass.evidence import service as evidence
@@ -18,12 +21,12 @@ from borderpass.healthcode import service as healthcode
 from borderpass.healthcode import views
 from borderpass.healthcode.foreignscan import FORMAT_NAMES, KINDS, OTHER_PROBLEM, PROBLEMS
 from borderpass.healthcode.keys import ANCHOR_KEYS, signing_key
-from borderpass.identity.caller import require_page
+from borderpass.identity.caller import require_page, signed_in
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
-from borderpass.kit.http import DbSession, Now, Writer
+from borderpass.kit.http import DbSession, Now, Writer, read_unit, write_unit
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     WEB,
@@ -32,6 +35,7 @@ from borderpass.kit.pages import (
     page_locale,
     redirect,
     render,
+    render_kept,
     text_fields,
     tr,
 )
@@ -59,12 +63,31 @@ def _pdf(content: bytes, name: str) -> Response:
 # --- the resident's code -----------------------------------------------------------
 
 @router.get("/code")
-def code_page(request: Request, session: DbSession, now: Now, caller: Resident,
-              writer: Writer) -> Response:
+async def code_page(request: Request, now: Now) -> Response:
     """Show today's code, large, on the colour of the status."""
+    # The site's most viewed page reads in one worker thread (who is signed in, the code
+    # and the page), not one for each dependency: a hop between threads costs about as
+    # much as a read.
+    return await anyio.to_thread.run_sync(_code_page, request, now)
+
+
+def _code_page(request: Request, now: datetime) -> Response:
     locale = page_locale(request)
-    code = views.todays_code(session, caller.id, locale=locale, now=now, writer=writer)
-    return render(request, "resident/code.html", code=code)
+    with read_unit(request, each_on_its_own=True) as session:
+        caller = signed_in(request, session, now, "resident")
+
+        def writer() -> AbstractContextManager[Session]:
+            return write_unit(request)
+
+        state = views.todays_state(session, caller.id, now=now, writer=writer)
+        if state is None:
+            return render(request, "resident/code.html", code=None)
+        # Rendered again only when what it shows changed: the key holds the code, the
+        # status and the day, read from the database on every view, so that a change
+        # made by any process shows at once.
+        return render_kept(request, "resident/code.html", state.key, lambda: {
+            "code": views.todays_code(session, caller.id, locale=locale, now=now,
+                                      writer=writer, state=state)})
 
 
 @router.post("/code/refresh")

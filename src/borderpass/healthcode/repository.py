@@ -5,16 +5,40 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, case, func, select, text
+from sqlalchemy import Table, and_, bindparam, case, func, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
 from borderpass.kit.db import array_literal
 
-__all__ = ["add", "count_issued", "live_codes", "revocations_since", "status_of"]
+__all__ = ["LiveCode", "SavedStatus", "add", "count_issued", "live_codes",
+           "revocations_since", "status_codes_and", "status_codes_and_query", "status_of"]
+
+
+class SavedStatus(NamedTuple):
+    """A saved status as read for a view (the columns of ``PersonStatus`` it needs)."""
+
+    colour: str
+    reasons: str
+    changes_at: datetime | None
+    evaluated_at: datetime
+    rule_set: str
+    fresh_until: datetime | None
+    basis: str | None
+
+
+class LiveCode(NamedTuple):
+    """A live code as read for a view (the columns of ``HealthCode`` it needs)."""
+
+    code_hash: str
+    colour: str
+    kid: str
+    issued_at: datetime
+    valid_until: datetime
+    text: str
 
 
 def add(session: Session, *rows: object) -> None:
@@ -174,6 +198,39 @@ def status_and_live_codes(
     if not rows:
         return None, []
     return rows[0][0], [code for _status, code in rows if code is not None]
+
+
+_SAVED = [getattr(PersonStatus, name) for name in SavedStatus._fields]
+_LIVE = [getattr(HealthCode, name) for name in LiveCode._fields]
+
+
+def status_codes_and_query(columns: Sequence[Any]) -> Any:
+    """Return the query of ``status_codes_and``, carrying ``columns`` besides (scalar
+    subqueries that other domains give, which may refer to ``PersonStatus.person_id``).
+
+    Built once and kept by the caller: the statement's cache key is then worked out once.
+    """
+    return (select(*_SAVED, *_LIVE, *columns)
+            .select_from(PersonStatus)
+            .outerjoin(HealthCode, and_(HealthCode.person_id == PersonStatus.person_id,
+                                        HealthCode.revoked_at.is_(None),
+                                        HealthCode.valid_until > bindparam("now")))
+            .where(PersonStatus.person_id == bindparam("person_id"))
+            .order_by(HealthCode.issued_at.desc()))
+
+
+def status_codes_and(
+    session: Session, query: Any, person_id: uuid.UUID, now: datetime
+) -> tuple[SavedStatus, list[LiveCode], tuple[Any, ...]] | None:
+    """Return the person's saved status, their live codes (as ``live_codes``) and the
+    values of the other columns of ``query`` (``status_codes_and_query``), in one query
+    of plain rows; None when no status is saved."""
+    rows = session.connection().execute(query, {"person_id": person_id, "now": now}).all()
+    if not rows:
+        return None
+    saved, live = len(_SAVED), len(_LIVE)
+    codes = [LiveCode(*row[saved:saved + live]) for row in rows if row[saved] is not None]
+    return SavedStatus(*rows[0][:saved]), codes, tuple(rows[0][saved + live:])
 
 
 def status_of(session: Session, person_id: uuid.UUID) -> PersonStatus | None:

@@ -8,10 +8,11 @@ import multiprocessing
 import secrets
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from time import monotonic
 from typing import Any
 
@@ -50,6 +51,7 @@ from borderpass.healthcode.partners import (
     partner_sites,
     rule_set_list,
 )
+from borderpass.healthcode.repository import LiveCode, SavedStatus
 from borderpass.healthcode.verifier import Verdict, verify
 from borderpass.identity import service as identity
 from borderpass.identity.events import AccountSuspended
@@ -75,6 +77,8 @@ __all__ = [
     "current_code",
     "issue",
     "IssuedCode",
+    "ShownCode",
+    "shown_code",
     "on_evidence_changed",
     "reevaluate",
     "reevaluate_all",
@@ -166,18 +170,28 @@ def _holding(session: Session, saved: PersonStatus | None, now: datetime) -> Sta
 
     Two more small queries when the row looks fresh; none of the person's evidence.
     """
-    if saved is None or saved.fresh_until is None or saved.basis is None \
-            or not saved.evaluated_at <= now < saved.fresh_until \
-            or len(saved.reasons) >= _REASONS_LENGTH:  # cut short when saved
+    if saved is None or not _may_hold(saved, now):
         return None
-    rule_set, basis = _basis(session)
-    if saved.basis != basis or saved.rule_set != rule_set.name[:96]:
+    return _holds(saved, now, *_basis(session))
+
+
+def _may_hold(saved: PersonStatus | SavedStatus | None, now: datetime) -> bool:
+    return not (saved is None or saved.fresh_until is None or saved.basis is None
+                or not saved.evaluated_at <= now < saved.fresh_until
+                or len(saved.reasons) >= _REASONS_LENGTH)  # cut short when saved
+
+
+def _holds(saved: PersonStatus | SavedStatus, now: datetime, rule_set: RuleSet,
+           basis: str) -> Status | None:
+    """Return the saved status if it rests on ``basis`` (``_basis``) and still holds."""
+    if not _may_hold(saved, now) or saved.basis != basis \
+            or saved.rule_set != rule_set.name[:96]:
         return None
     return rules.restore(rule_set, saved.colour, saved.reasons.split(",") if saved.reasons
                          else [], saved.changes_at, now)
 
 
-def _match(codes: list[HealthCode], result: Status, valid_until: datetime,
+def _match(codes: Sequence[HealthCode | LiveCode], result: Status, valid_until: datetime,
            key: SigningKey) -> IssuedCode | None:
     for code in codes:
         if code.colour == result.colour and code.valid_until == valid_until \
@@ -241,23 +255,88 @@ def issue(session: Session, person_id: uuid.UUID, *, now: datetime) -> IssuedCod
     return IssuedCode(text, result.colour, issued_at, valid_until, result)
 
 
-def todays_code(session: Session, person_id: uuid.UUID, *, now: datetime,
-                writer: Callable[[], AbstractContextManager[Session]]) -> IssuedCode:
-    """Return today's code reading only, from the saved status while it provably holds;
-    otherwise (the first view of the day, after a change of status or of the evidence,
-    rules or areas it rests on) evaluate it, save it and issue the code if need be, in a
-    unit of work opened by ``writer``.
+@dataclass(frozen=True)
+class ShownCode:
+    """Today's code as a view reads it, with what else the view shows."""
+
+    issued: IssuedCode
+    proven: bool
+    """Whether the holder is the active proven holder of their document."""
+    basis: str | None = None
+    """What the status rests on besides the person's evidence (``_basis``) when it was
+    read from the saved status; None when it was evaluated for this view."""
+
+
+@lru_cache(maxsize=4)
+def _saved_code_query(_jurisdiction: str) -> tuple[Any, int]:
+    """Return the query ``_saved_code`` reads with (built once per jurisdiction) and the
+    number of columns of the person's standing in it."""
+    standing = identity.standing_columns(PersonStatus.person_id)
+    return repository.status_codes_and_query(
+        [*standing, rules.digest_in_force_column(), *evidence.facts_version_columns()]
+    ), len(standing)
+
+
+def _saved_code(session: Session, person_id: uuid.UUID, now: datetime) -> ShownCode | None:
+    """Return today's code from the saved status if that provably holds and the code for
+    it is issued, in one query (the status, the live codes, the person's standing, the
+    rules' digest and the areas' version); None otherwise.
 
     Raises:
         NotActive: the person is not a registered, activated resident.
     """
+    query, standing = _saved_code_query(get_settings().jurisdiction)
+    read = repository.status_codes_and(session, query, person_id, now)
+    if read is None:
+        return None
+    saved, codes, values = read
+    found = identity.standing_of(values[:standing])
+    if found is None:
+        return None  # no such person: the full path says so
+    active, proven = found
+    if not active:
+        raise NotActive()
+    if not _may_hold(saved, now):
+        return None
+    rule_set, digest = rules.rule_set_of_digest(session, values[standing])
+    basis = f"{digest}/{evidence.facts_version_of(values[standing + 1:])}"
+    holding = _holds(saved, now, rule_set, basis)
+    if holding is None:
+        return None
+    issued = _match(codes, holding, *_validity(holding, now))
+    return ShownCode(issued, proven, basis) if issued is not None else None
+
+
+def shown_code(session: Session, person_id: uuid.UUID, *, now: datetime,
+               writer: Callable[[], AbstractContextManager[Session]]) -> ShownCode:
+    """Return today's code as ``todays_code`` does, and whether its holder is proven.
+
+    Raises:
+        NotActive: the person is not a registered, activated resident.
+    """
+    found = _saved_code(session, person_id, now)
+    if found is not None:
+        return found
     _active(session, person_id)
-    saved, codes = repository.status_and_live_codes(session, person_id, now)
-    holding = _holding(session, saved, now)
-    if holding is not None:
-        found = _match(codes, holding, *_validity(holding, now))
-        if found is not None:
-            return found
+    with writer() as writing:
+        issued = issue(writing, person_id, now=now)
+    return ShownCode(issued, identity.is_proven(session, person_id))
+
+
+def todays_code(session: Session, person_id: uuid.UUID, *, now: datetime,
+                writer: Callable[[], AbstractContextManager[Session]]) -> IssuedCode:
+    """Return today's code reading only, from the saved status while it provably holds
+    (one query); otherwise (the first view of the day, after a change of status or of
+    the evidence, rules or areas it rests on) evaluate it, save it and issue the code if
+    need be, in a unit of work opened by ``writer``.
+
+    Raises:
+        NotActive: the person is not a registered, activated resident.
+    """
+    found = _saved_code(session, person_id, now)
+    if found is not None:
+        return found.issued
+    _active(session, person_id)
     with writer() as writing:
         return issue(writing, person_id, now=now)
 

@@ -19,7 +19,7 @@ from borderpass.healthcode import service as healthcode
 from borderpass.healthcode.printing import code_sheet
 from borderpass.healthcode.qr import qr_image
 from borderpass.identity import service as identity
-from borderpass.kit.clock import HONG_KONG
+from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.http import Writer
@@ -29,6 +29,7 @@ from borderpass.rules import service as rules
 
 __all__ = [
     "CodeCard",
+    "TodaysCode",
     "PhotoUnreadable",
     "NOT_A_CODE",
     "SCAN_PROBLEMS",
@@ -43,6 +44,8 @@ __all__ = [
     "refresh_code",
     "scan_problem",
     "todays_code",
+    "todays_state",
+    "code_card",
     "verify_scanned",
 ]
 
@@ -183,29 +186,62 @@ def _explained(session: Session, issued: healthcode.IssuedCode, *, locale: str,
     return reasons, steps
 
 
-def todays_code(
-    session: Session, person_id: uuid.UUID, *, locale: str, now: datetime, writer: Writer
-) -> CodeCard | None:
-    """Return today's code of a resident, or ``None`` while no code can be issued."""
-    # Held here, the person is read once: the session keeps what it loaded only while
-    # something refers to it.
-    person = identity.get_person(session, person_id)
+@dataclass(frozen=True)
+class TodaysCode:
+    """Today's code of a resident as read, before it is put in words (``code_card``)."""
+
+    shown: healthcode.ShownCode
+    sites: tuple[tuple[str, str], ...]
+    """For a green code: (jurisdiction, site) of each partner that converts it."""
+    key: tuple[object, ...] | None
+    """Everything the card shows depends on, when the code was read from a saved status
+    that provably holds (None when it was evaluated for this view): two reads with the
+    same key give the same card, in any one language."""
+
+
+def todays_state(session: Session, person_id: uuid.UUID, *, now: datetime,
+                 writer: Writer) -> TodaysCode | None:
+    """Read today's code of a resident, or ``None`` while no code can be issued."""
     try:
-        issued = healthcode.todays_code(session, person.id, now=now, writer=writer)
+        shown = healthcode.shown_code(session, person_id, now=now, writer=writer)
     except healthcode.NotActive:
         return None
+    issued = shown.issued
+    sites = tuple(healthcode.partner_sites(session)) if issued.colour == "green" else ()
+    key = None
+    if shown.basis is not None:
+        status = issued.status
+        key = (person_id, hk_date(now), issued.text, issued.colour, issued.valid_until,
+               shown.proven, shown.basis, status.colour, status.changes_at,
+               status.rule_ids, sites)
+    return TodaysCode(shown, sites, key)
+
+
+def code_card(session: Session, state: TodaysCode, *, locale: str, now: datetime) -> CodeCard:
+    """Put today's code of a resident in words, in the page's language."""
+    issued = state.shown.issued
     reasons, steps = _explained(session, issued, locale=locale, now=now)
-    conversions = []
-    if issued.colour == "green":
-        # The code travels in the address's fragment, which browsers never send to a server.
-        conversions = [(tr(locale, _("Convert to a {jurisdiction} code"),
-                           jurisdiction=jurisdiction_name(jurisdiction, locale=locale)),
-                        f"{site}/convert#code={quote(issued.text, safe='')}")
-                       for jurisdiction, site in healthcode.partner_sites(session)]
+    # The code travels in the address's fragment, which browsers never send to a server.
+    conversions = [(tr(locale, _("Convert to a {jurisdiction} code"),
+                       jurisdiction=jurisdiction_name(jurisdiction, locale=locale)),
+                    f"{site}/convert#code={quote(issued.text, safe='')}")
+                   for jurisdiction, site in state.sites]
     return CodeCard(colour=cast(Colour, issued.colour), qr_svg=_inline_svg(issued.text),
                     valid_until=issued.valid_until, reasons=reasons, next_steps=steps,
-                    conversions=conversions,
-                    identity_proven=identity.is_proven(session, person_id))
+                    conversions=conversions, identity_proven=state.shown.proven)
+
+
+def todays_code(
+    session: Session, person_id: uuid.UUID, *, locale: str, now: datetime, writer: Writer,
+    state: TodaysCode | None = None,
+) -> CodeCard | None:
+    """Return today's code of a resident, or ``None`` while no code can be issued.
+
+    ``state``: what ``todays_state`` read of it already, if it was read.
+    """
+    if state is None:
+        state = todays_state(session, person_id, now=now, writer=writer)
+    return code_card(session, state, locale=locale, now=now) if state is not None else None
 
 
 JURISDICTIONS = {"HK": _("Hong Kong"), "GD": _("Guangdong"), "MO": _("Macau")}

@@ -208,7 +208,7 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     Raises:
         Unauthorised: unknown, expired or revoked.
     """
-    record = repository.find_token(session, _hash_token(token))
+    record = repository.token_record(session, _hash_token(token))
     if record is None or record.revoked_at is not None:
         raise Unauthorised()
     if record.expires_at is not None and now >= record.expires_at:

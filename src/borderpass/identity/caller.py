@@ -16,10 +16,11 @@ from borderpass.kit.errors import Unauthorised
 from borderpass.kit.http import DbSession, Now, bearer_token
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import csrf_token
+from borderpass.kit.sessions import load_session
 
 __all__ = [
     "Caller", "MaybeCaller", "SignInRequired", "get_caller", "page_caller", "remember_sign_in",
-    "require", "require_page", "sign_out_page",
+    "require", "require_page", "sign_out_page", "signed_in",
 ]
 
 
@@ -41,7 +42,8 @@ Caller = Annotated[Principal, Depends(get_caller)]
 def require(*roles: str) -> Any:
     """Return a dependency that admits only callers holding one of ``roles``."""
 
-    def check(caller: Caller) -> Principal:
+    # On the event loop: it reads nothing, and a thread for it would cost more than it does.
+    async def check(caller: Caller) -> Principal:
         return identity.require_role(caller, *roles)
 
     return Depends(check)
@@ -77,10 +79,25 @@ def page_caller(request: Request, session: DbSession, now: Now) -> Principal | N
 MaybeCaller = Annotated[Principal | None, Depends(page_caller)]
 
 
+def signed_in(request: Request, session: Session, now: datetime, *roles: str) -> Principal:
+    """Return who is signed in to the site if they hold one of ``roles``, as
+    ``require_page`` admits them, for a page that reads in a worker thread of its own.
+
+    Raises:
+        SignInRequired: no one is signed in, or the sign-in is no longer valid.
+        Forbidden: the caller holds none of ``roles``.
+    """
+    load_session(request, session, now)  # a deferred page's session is read here
+    caller = page_caller(request, session, now)
+    if caller is None:
+        raise SignInRequired()
+    return identity.require_role(caller, *roles)
+
+
 def require_page(*roles: str) -> Any:
     """Return a dependency admitting only a signed-in caller holding one of ``roles``."""
 
-    def check(caller: MaybeCaller) -> Principal:
+    async def check(caller: MaybeCaller) -> Principal:  # on the event loop: it reads nothing
         if caller is None:
             raise SignInRequired()
         return identity.require_role(caller, *roles)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,8 @@ __all__ = [
     "is_proven",
     "people_at_addresses",
     "person_view",
+    "standing_columns",
+    "standing_of",
 ]
 
 
@@ -50,6 +53,23 @@ def is_proven(session: Session, person_id: uuid.UUID) -> bool:
     """Tell whether a person is the active proven holder of their document."""
     person = repository.get_person(session, person_id)
     return person is not None and person.status == "active" and person.assurance == "proven"
+
+
+def standing_columns(person_id: Any) -> tuple[Any, ...]:
+    """Return what ``standing_of`` needs of a person as scalar subqueries, for another
+    domain's query that reads more besides (one round trip); ``person_id`` is an id or
+    the column of the other query that holds it."""
+    return repository.standing_columns(person_id)
+
+
+def standing_of(values: Sequence[Any]) -> tuple[bool, bool] | None:
+    """Return, from the values of ``standing_columns``, whether the person is active and
+    whether they are the active proven holder of their document (``is_proven``); None
+    when there is no such person."""
+    status, assurance = values
+    if status is None:
+        return None
+    return status == "active", status == "active" and assurance == "proven"
 
 
 def people_at_addresses(session: Session, address_indexes: Sequence[str]) -> list[uuid.UUID]:

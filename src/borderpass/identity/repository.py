@@ -6,8 +6,9 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from borderpass.identity.models import (
@@ -39,6 +40,8 @@ __all__ = [
     "get_registration",
     "latest_pin",
     "revoke_tokens_of",
+    "standing_columns",
+    "token_record",
 ]
 
 
@@ -222,6 +225,24 @@ def get_staff(session: Session, staff_id: uuid.UUID) -> StaffMember | None:
 
 def find_token(session: Session, token_hash: str) -> ApiToken | None:
     return session.get(ApiToken, token_hash)
+
+
+def token_record(session: Session, token_hash: str) -> Any:
+    """Return what authenticating needs of a token (kind, id, role, expiry, revocation),
+    as one row read without the ORM's bookkeeping, or None."""
+    return session.connection().execute(_TOKEN_RECORD, {"token_hash": token_hash}).first()
+
+
+_TOKEN_RECORD = select(ApiToken.principal_kind, ApiToken.principal_id, ApiToken.role,
+                       ApiToken.expires_at, ApiToken.revoked_at
+                       ).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
+def standing_columns(person_id: Any) -> tuple[Any, Any]:
+    """Return a person's status and level of assurance as scalar subqueries, for another
+    domain's query that reads more besides; ``person_id`` is an id or a column of it."""
+    return (select(Person.status).where(Person.id == person_id).scalar_subquery(),
+            select(Person.assurance).where(Person.id == person_id).scalar_subquery())
 
 
 def revoke_tokens_of(session: Session, kind: str, principal_id: uuid.UUID, now: datetime) -> None:

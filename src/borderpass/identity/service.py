@@ -38,6 +38,8 @@ from borderpass.identity.people import (
     is_proven,
     people_at_addresses,
     person_view,
+    standing_columns,
+    standing_of,
 )
 from borderpass.identity.proofing import (
     CHIP_KINDS,
@@ -148,6 +150,8 @@ __all__ = [
     "get_registration",
     "initials_of",
     "is_proven",
+    "standing_columns",
+    "standing_of",
     "issue_api_key",
     "issue_token",
     "list_cases",

@@ -14,9 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,6 +63,7 @@ __all__ = [
     "page_locale",
     "redirect",
     "render",
+    "render_kept",
     "safe_next",
     "templates",
     "text_fields",
@@ -280,6 +284,62 @@ def render(request: Request, template: str, status: int = 200, *, keep_writes: b
     values.update(context)
     html = templates.get_template(template).render(values)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+class _Rendered:
+    """The last pages rendered by ``render_kept``: a bounded map, least recently used first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            body = self._pages.get(key)
+            if body is not None:
+                self._pages.move_to_end(key)
+            return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        with self._lock:
+            self._pages[key] = body
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+# About 11 kB a page: some 22 MB at most.
+_RENDERED = _Rendered(2048)
+
+
+def render_kept(request: Request, template: str, key: Hashable | None,
+                context: Callable[[], dict[str, Any]]) -> HTMLResponse:
+    """Render a page as ``render`` does, or give again the bytes rendered for the same
+    ``key`` in this session, language and address.
+
+    ``key`` must name everything the page's own ``context`` shows (None: render, keep
+    nothing). The rest of what the frame shows is in the cache's key too: the session's
+    id (its CSRF token) and what it holds (who is signed in), the language and the
+    address. A session with a message to flash is rendered, as it changes the session.
+    """
+    session = request.scope.get("session")
+    if key is None or not isinstance(session, SessionData) or session.current_id is None \
+            or "flash" in session:
+        return render(request, template, **context())
+    held = hashlib.sha256(json.dumps(
+        [session.current_id, dict(session)], sort_keys=True, default=str).encode()).digest()
+    full = (template, key, page_locale(request), request.url.path, request.url.query, held)
+    body = _RENDERED.get(full)
+    if body is None:
+        response = render(request, template, **context())
+        _RENDERED.put(full, bytes(response.body))
+        return response
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
 def redirect(path: str) -> RedirectResponse:

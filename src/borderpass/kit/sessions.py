@@ -15,7 +15,9 @@ from the id (``kit.pages.csrf_token``), so an anonymous visitor costs no write.
 
 The middleware reads the row in a short read-only unit of work of its own before the
 page runs, and writes it in another when the response starts, after the page's own unit
-has committed; it never touches the page's unit.
+has committed; it never touches the page's unit. A page named in ``deferred`` reads the
+row itself instead, in its own unit of work, before it uses the session
+(``load_session``): one worker thread and one connection for the whole page.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import LargeBinary, String, delete, select
+from sqlalchemy import Connection, Engine, LargeBinary, String, bindparam, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -41,7 +43,8 @@ from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import SigningError
 from borderpass.kit.vault import open_text, seal_text
 
-__all__ = ["COOKIE", "ServerSessions", "SessionData", "WebSession", "purge_expired"]
+__all__ = ["COOKIE", "ServerSessions", "SessionData", "WebSession", "load_session",
+           "purge_expired"]
 
 log = get_logger(__name__)
 COOKIE = "borderpass_session"
@@ -72,12 +75,21 @@ class SessionData(dict[str, Any]):
     """``request.session``: a dict that knows its id, made only when first needed."""
 
     def __init__(self, data: dict[str, Any], session_id: str | None,
-                 expires_at: datetime | None = None) -> None:
+                 expires_at: datetime | None = None, *, pending: bool = False) -> None:
         super().__init__(data)
         self.loaded_id = session_id
         self.loaded_expires_at = expires_at
         self._id = session_id
         self._initial = _serialise(self)
+        self.pending = pending
+        """True until ``load_session`` reads it, for a page whose session is read in its
+        own unit of work (``ServerSessions``' ``deferred``)."""
+
+    def _loaded(self, data: dict[str, Any], expires_at: datetime | None) -> None:
+        self.update(data)
+        self.loaded_expires_at = expires_at
+        self._initial = _serialise(self)
+        self.pending = False
 
     @property
     def id(self) -> str:
@@ -101,17 +113,45 @@ class SessionData(dict[str, Any]):
         return _serialise(self) != self._initial
 
 
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+_LOAD = select(WebSession.data_sealed, WebSession.expires_at).where(
+    WebSession.id_hash == bindparam("id_hash"), WebSession.expires_at > bindparam("now"))
+
+
 def _load(factory: Any, session_id: str, now: datetime) -> tuple[dict[str, Any], datetime | None]:
     with unit_of_work(factory) as db:
-        row = db.scalars(select(WebSession).where(WebSession.id_hash == _hash(session_id),
-                                                  WebSession.expires_at > now)).one_or_none()
-        if row is None:
-            return {}, None
-        try:
-            data = json.loads(open_text(_SEALED_AS, row.data_sealed))
-        except (SigningError, ValueError):
-            return {}, None
-        return (data if isinstance(data, dict) else {}), row.expires_at
+        # One statement: on PostgreSQL it needs no transaction around it (a BEGIN and a
+        # COMMIT would be two more round trips on every page).
+        bind = db.get_bind()
+        return _read(db.connection(
+            execution_options=_AUTOCOMMIT
+            if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None),
+            session_id, now)
+
+
+def _read(connection: Connection, session_id: str,
+          now: datetime) -> tuple[dict[str, Any], datetime | None]:
+    # On the connection: a plain row, none of the ORM's bookkeeping.
+    row = connection.execute(_LOAD, {"id_hash": _hash(session_id), "now": now}).first()
+    if row is None:
+        return {}, None
+    try:
+        data = json.loads(open_text(_SEALED_AS, row.data_sealed))
+    except (SigningError, ValueError):
+        return {}, None
+    return (data if isinstance(data, dict) else {}), row.expires_at
+
+
+def load_session(request: Request, db: Session, now: datetime) -> None:
+    """Read the request's session in the page's own unit of work ``db``, if the middleware
+    left it to the page (``deferred``); call it from the page's worker thread before the
+    session is used."""
+    session = request.scope.get("session")
+    if isinstance(session, SessionData) and session.pending:
+        if session.loaded_id is None:
+            session.pending = False
+            return
+        session._loaded(*_read(db.connection(), session.loaded_id, now))
 
 
 def _store(db: Session, session_id: str, data: dict[str, Any], now: datetime,
@@ -152,11 +192,12 @@ class ServerSessions:
     """
 
     def __init__(self, app: ASGIApp, *, hours: int, secure: bool = False,
-                 skip: tuple[str, ...] = ()) -> None:
+                 skip: tuple[str, ...] = (), deferred: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.lifetime = timedelta(hours=hours)
         self.secure = secure
         self.skip = skip
+        self.deferred = deferred
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").startswith(self.skip):
@@ -168,10 +209,14 @@ class ServerSessions:
         session_id = given if given and _ID.fullmatch(given) else None
         data: dict[str, Any] = {}
         expires_at = None
-        if session_id is not None:
+        # A deferred page (a GET of one of ``deferred``) reads the session itself, in its
+        # own worker thread and unit of work (``load_session``): no thread and no
+        # connection of its own for it.
+        pending = scope["method"] == "GET" and scope["path"] in self.deferred
+        if session_id is not None and not pending:
             data, expires_at = await anyio.to_thread.run_sync(
                 _load, get_factory(request, read_only=True), session_id, now)
-        session = SessionData(data, session_id, expires_at)
+        session = SessionData(data, session_id, expires_at, pending=pending)
         scope["session"] = session
 
         async def send_with_cookie(message: Message) -> None:
@@ -193,6 +238,8 @@ class ServerSessions:
 
     def _changes(self, session: SessionData, now: datetime) -> tuple[bool, str | None]:
         """Say whether the session must be written, and which stored session to forget."""
+        if session.pending:  # never read: nothing changed
+            return False, None
         old, new = session.loaded_id, session.current_id
         renewed = session.loaded_expires_at is not None and \
             session.loaded_expires_at - now < self.lifetime / 2

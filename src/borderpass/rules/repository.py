@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from borderpass.rules.models import RuleSetVersion
 
-__all__ = ["active", "active_digest", "add", "all_versions", "deactivate_all", "find", "get"]
+__all__ = ["active", "active_digest", "active_digest_column", "add", "all_versions",
+           "deactivate_all", "find", "get"]
 
 
 def add(session: Session, row: RuleSetVersion) -> None:
@@ -38,6 +40,13 @@ def active_digest(session: Session, jurisdiction: str) -> str | None:
     return session.scalars(select(RuleSetVersion.digest).where(
         RuleSetVersion.jurisdiction == jurisdiction, RuleSetVersion.active.is_(True)
     )).first()
+
+
+def active_digest_column(jurisdiction: str) -> Any:
+    """Return ``active_digest`` as a scalar subquery, for a query that reads more besides."""
+    return select(RuleSetVersion.digest).where(
+        RuleSetVersion.jurisdiction == jurisdiction, RuleSetVersion.active.is_(True)
+    ).limit(1).scalar_subquery()
 
 
 def deactivate_all(session: Session, jurisdiction: str) -> None:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -35,10 +36,12 @@ __all__ = [
     "activate",
     "active_document",
     "active_rule_set",
+    "digest_in_force_column",
     "list_rule_sets",
     "load",
     "restore",
     "rule_set_in_force",
+    "rule_set_of_digest",
     "status",
     "status_view",
     "statuses",
@@ -149,7 +152,19 @@ def rule_set_in_force(session: Session) -> tuple[RuleSet, str]:
     meets its digest.
     """
     jurisdiction = get_settings().jurisdiction
-    digest = repository.active_digest(session, jurisdiction)
+    return rule_set_of_digest(session, repository.active_digest(session, jurisdiction))
+
+
+def digest_in_force_column() -> Any:
+    """Return the digest of the rule set in force as a scalar subquery, for another
+    domain's query that reads more besides; ``rule_set_of_digest`` reads its value."""
+    return repository.active_digest_column(get_settings().jurisdiction)
+
+
+def rule_set_of_digest(session: Session, digest: str | None) -> tuple[RuleSet, str]:
+    """Return what ``rule_set_in_force`` returns, given the digest of the active version
+    that a query read (None: no version is active)."""
+    jurisdiction = get_settings().jurisdiction
     if digest is None:
         return default_rule_set(), _default_digest()
     found = _BY_DIGEST.get(digest)

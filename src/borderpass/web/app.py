@@ -65,6 +65,9 @@ _locale = request_locale
 
 _NOT_PAGES = ("/api", "/docs", "/openapi.json", "/healthz", "/readyz", "/metrics", "/static",
               "/favicon.ico")
+# Pages that read their session themselves, in their one worker thread (the code page,
+# the most viewed: ``identity.caller.signed_in``).
+_DEFERRED = frozenset({"/code"})
 
 
 def _is_page(request: Request) -> bool:
@@ -242,7 +245,7 @@ def create_app() -> FastAPI:
     # Outermost last: headers go on every response, error pages included.
     # Pages have server-side sessions (the cookie holds a random id); the API has none.
     app.add_middleware(ServerSessions, hours=settings.session_hours,
-                       secure=settings.secure_cookies, skip=_NOT_PAGES)
+                       secure=settings.secure_cookies, skip=_NOT_PAGES, deferred=_DEFERRED)
     app.add_middleware(BodyLimit)
     app.add_middleware(Admission, limit=settings.threads, wait_seconds=settings.queue_seconds)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
