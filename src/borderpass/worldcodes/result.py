@@ -84,8 +84,15 @@ class Steps:
     The first step that fails gives the reason, unless an earlier reason was set.
     """
 
+    __slots__ = ("outcomes", "reason")
+    _blank: dict[tuple[str, ...], dict[str, bool | None]] = {}
+    """Each list of steps with none reached, made once: a copy is cheaper than a new map."""
+
     def __init__(self, names: tuple[str, ...]) -> None:
-        self.outcomes: dict[str, bool | None] = dict.fromkeys(names)
+        blank = self._blank.get(names)
+        if blank is None:
+            blank = self._blank.setdefault(names, dict.fromkeys(names))
+        self.outcomes: dict[str, bool | None] = blank.copy()
         self.reason: str | None = None
 
     def passed(self, name: str) -> None:

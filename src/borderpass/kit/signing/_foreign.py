@@ -81,6 +81,10 @@ class Certificate:
     is_ca: bool
     key_type: str
     _certificate: x509.Certificate = field(repr=False, compare=False)
+    _ec_key: ec.EllipticCurvePublicKey | None = field(repr=False, compare=False)
+    _rsa_key: rsa.RSAPublicKey | None = field(repr=False, compare=False)
+    """The public key, read once and by its kind (``public_key()`` reads it from the DER
+    at every call, and an isinstance check goes through the key classes' ABCs)."""
 
     @classmethod
     def from_der(cls, der: bytes) -> Certificate:
@@ -121,7 +125,8 @@ class Certificate:
                 raise SigningError("bad_certificate", "unreadable extensions") from error
         return cls(der, hashlib.sha256(der).digest()[:8], subject, issuer,
                    str(country[0]) if country else None, not_before, not_after, usages, is_ca,
-                   key_type, certificate)
+                   key_type, certificate, key if isinstance(key, ec.EllipticCurvePublicKey)
+                   else None, key if isinstance(key, rsa.RSAPublicKey) else None)
 
     @property
     def public_key_der(self) -> bytes:
@@ -421,12 +426,12 @@ def verify_foreign_sign1(message: ForeignSign1, certificate: Certificate) -> Non
             kind, ``bad_signature`` when the signature does not verify.
     """
     alg = message.alg
-    key = certificate._certificate.public_key()
     if type(alg) is not int or alg not in (ES256, PS256):
         raise SigningError("unsupported_algorithm", "only ES256 and PS256 are accepted")
     try:
         if alg == ES256:
-            if not isinstance(key, ec.EllipticCurvePublicKey):
+            key = certificate._ec_key
+            if key is None:
                 raise SigningError("wrong_key_type", "ES256 needs an EC key")
             signature = message.signature
             if len(signature) != 64:
@@ -435,9 +440,10 @@ def verify_foreign_sign1(message: ForeignSign1, certificate: Certificate) -> Non
                                             int.from_bytes(signature[32:], "big")),
                        message.to_be_signed, _ECDSA_SHA256)
         else:
-            if not isinstance(key, rsa.RSAPublicKey):
+            rsa_key = certificate._rsa_key
+            if rsa_key is None:
                 raise SigningError("wrong_key_type", "PS256 needs an RSA key")
-            key.verify(message.signature, message.to_be_signed, _PSS, _SHA256)
+            rsa_key.verify(message.signature, message.to_be_signed, _PSS, _SHA256)
     except InvalidSignature:
         raise SigningError("bad_signature", "the signature does not verify") from None
 
