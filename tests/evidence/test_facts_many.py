@@ -254,3 +254,25 @@ def test_facts_for_an_unknown_person(session: Session, now: datetime) -> None:
     with pytest.raises(NotFound):
         evidence.facts_for(session, uuid.uuid4(), now)
     assert evidence.facts_for_many(session, [], now) == {}
+
+
+@pytest.mark.parametrize("shift", [timedelta(0), 2 * D])
+def test_facts_read_as_ranges_of_ids_equal_those_read_by_list(
+    session: Session, now: datetime, lab: Any, monkeypatch: pytest.MonkeyPatch, shift: timedelta
+) -> None:
+    source, _key = lab
+    people = _population(session, source.id, now, 90)
+    at = now + shift
+    ordered = sorted(person.id for person in people)
+    # Every third person is left out: the ranges read their evidence too, which must not
+    # reach anyone else's facts.
+    wanted = [person_id for n, person_id in enumerate(ordered) if n % 3]
+    monkeypatch.setattr(facts, "FACTS_CHUNK", 23)
+    by_list = evidence.facts_for_many(session, wanted, at)
+    by_range = evidence.facts_for_many(session, wanted, at, contiguous=True)
+    assert list(by_range) == wanted
+    assert by_range == by_list
+    assert evidence.facts_change_at_many(session, wanted, at, contiguous=True) \
+        == evidence.facts_change_at_many(session, wanted, at)
+    with pytest.raises(NotFound):
+        evidence.facts_for_many(session, [*wanted, uuid.uuid4()], at, contiguous=True)

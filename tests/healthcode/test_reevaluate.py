@@ -70,3 +70,60 @@ def test_many_people_turn_red_together(
     colours = healthcode.reevaluate(session, [p.id for p in people] + [people[1].id], now=later)
     assert colours == {p.id: rules.status(session, p.id, now=later).colour for p in people}
     assert _revocations(session) == before + 3
+
+
+def test_people_read_as_a_range_of_ids_are_judged_as_they_are_one_by_one(
+    session: Any, now: datetime, register_person: Any, lab: Any
+) -> None:
+    source, _key = lab
+    numbers = [_number(n) for n in range(11, 18)]
+    people = sorted((register_person(number) for number in numbers), key=lambda p: p.id)
+    evidence.ingest(session, source.id, "tests", _batch(
+        [(f"C-{n}", number, now - 2 * H, "positive" if n % 3 == 0 else "negative")
+         for n, number in enumerate(numbers)]), "csv", now=now)
+    left_out = people[3]
+    before = session.get(PersonStatus, left_out.id)
+    kept = (before.colour, before.evaluated_at, before.fresh_until, before.basis)
+    wanted = [person.id for person in people if person is not left_out]
+
+    later = now + H
+    colours = healthcode.reevaluate(session, wanted, now=later, contiguous=True)
+    assert colours == {person_id: rules.status(session, person_id, now=later).colour
+                       for person_id in wanted}
+    assert set(colours.values()) == {"green", "red"}
+    for person_id in wanted:
+        status = session.get(PersonStatus, person_id)
+        expected = rules.status(session, person_id, now=later)
+        assert (status.colour, status.reasons, status.evaluated_at) \
+            == (expected.colour, ",".join(expected.rule_ids), later)
+        assert status.fresh_until is not None and status.basis
+    # The person between them, not asked for, is as they were.
+    after = session.get(PersonStatus, left_out.id)
+    assert (after.colour, after.evaluated_at, after.fresh_until, after.basis) == kept
+
+    # Again, by list: the same statuses, nothing revoked twice.
+    revoked = _revocations(session)
+    assert healthcode.reevaluate(session, wanted, now=later) == colours
+    assert _revocations(session) == revoked
+
+
+def test_statuses_saved_together_keep_each_row_s_values(
+    session: Any, now: datetime, register_person: Any
+) -> None:
+    from borderpass.healthcode import repository
+
+    people = [register_person(_number(n)) for n in range(21, 24)]
+    rows = [{"person_id": person.id, "colour": colour, "reasons": reasons,
+             "changes_at": changes_at, "evaluated_at": now + n * H, "rule_set": "HK@1",
+             "fresh_until": None if n == 1 else now + 5 * H, "basis": "b"}
+            for n, (person, colour, reasons, changes_at) in enumerate(zip(
+                people, ["green", "red", "green"], ["", "R1,R2", ""],
+                [now + 2 * H, None, now + 3 * H], strict=True))]
+    repository.lock_statuses(session, [person.id for person in people], now)
+    repository.save_statuses(session, rows)
+    for row in rows:
+        status = session.get(PersonStatus, row["person_id"])
+        assert (status.colour, status.reasons, status.changes_at, status.evaluated_at,
+                status.rule_set, status.fresh_until, status.basis) == tuple(
+            row[name] for name in ("colour", "reasons", "changes_at", "evaluated_at",
+                                   "rule_set", "fresh_until", "basis"))

@@ -43,9 +43,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
     calls: list[int] = []
     original = facts_module._facts_of_chunk
 
-    def counted(session: Any, ids: list[uuid.UUID], now: datetime) -> Any:
+    def counted(session: Any, ids: list[uuid.UUID], now: datetime, *rest: Any) -> Any:
         calls.append(len(ids))
-        return original(session, ids, now)
+        return original(session, ids, now, *rest)
 
     monkeypatch.setattr(facts_module, "_facts_of_chunk", counted)
 

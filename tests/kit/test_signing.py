@@ -7,6 +7,8 @@ import dataclasses
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import base45
 import cbor2
@@ -342,3 +344,17 @@ def test_base45_decoder_agrees_with_reference_on_any_text(text: str) -> None:
         assert error.reason == "bad_base45"
         ours = None
     assert ours == expected
+
+
+def test_a_key_rotated_by_another_process_is_current_at_once(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    here = signing.KeyStore(tmp_path)  # what this process keeps
+    first, made = here.signing_key("code", now=now)
+    assert made and here.signing_key("code", now=now)[0].kid == first.kid
+    elsewhere = signing.KeyStore(tmp_path)  # another process, on the same folder
+    second = elsewhere.rotate("code", now=now, grace=timedelta(hours=1))
+    assert second.kid != first.kid
+    current, made = here.signing_key("code", now=now)
+    assert current.kid == second.kid and not made
+    assert [record.kid for record in here.records()] == [first.kid, second.kid]
+    assert here.records()[0].retired_at == now

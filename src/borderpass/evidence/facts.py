@@ -114,7 +114,8 @@ FACTS_CHUNK = 2_000
 
 
 def facts_for_many(
-    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime, *,
+    contiguous: bool = False,
 ) -> dict[uuid.UUID, PersonFacts]:
     """Summarise what the rules need to know about each of these people, as known at ``now``.
 
@@ -125,7 +126,9 @@ def facts_for_many(
     was, that ended last (``exposure_at`` is when it ended).
 
     A constant number of queries per chunk of :data:`FACTS_CHUNK` people, whatever
-    their evidence.
+    their evidence. With ``contiguous`` (the ids are a page of ids taken in order, with
+    few others between them), each query reads the range from the least id of the chunk
+    to the greatest, and the rows of others in it are left out.
 
     Raises:
         NotFound: one of them is not a known person.
@@ -134,12 +137,14 @@ def facts_for_many(
     session.flush()  # the reads below go straight to the connection
     facts: dict[uuid.UUID, PersonFacts] = {}
     for start in range(0, len(unique), FACTS_CHUNK):
-        facts.update(_facts_of_chunk(session, unique[start:start + FACTS_CHUNK], now))
+        facts.update(_facts_of_chunk(session, unique[start:start + FACTS_CHUNK], now,
+                                     contiguous))
     return facts
 
 
 def facts_change_at_many(
-    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime, *,
+    contiguous: bool = False,
 ) -> dict[uuid.UUID, datetime | None]:
     """Say when the facts of each of these people may change with the clock alone.
 
@@ -148,7 +153,8 @@ def facts_change_at_many(
     ended is not seen any more, and a visit under way ends "now". This returns the first
     instant after ``now`` at which any of that may make the facts differ from those at
     ``now`` with no new evidence recorded (``now`` itself while an uploaded visit is
-    under way; None when nothing does), in two queries per chunk of people.
+    under way; None when nothing does), in two queries per chunk of people (read as
+    ranges with ``contiguous``, as :func:`facts_for_many` does).
     """
     unique = list(dict.fromkeys(person_ids))
     session.flush()
@@ -156,9 +162,11 @@ def facts_change_at_many(
     for start in range(0, len(unique), FACTS_CHUNK):
         ids = unique[start:start + FACTS_CHUNK]
         first: dict[uuid.UUID | None, datetime] = {}
-        for person_id, at in repository.later_instants_of_many(session, ids, now):
+        for person_id, at in repository.later_instants_of_many(session, ids, now,
+                                                               contiguous=contiguous):
             _earliest(first, person_id, max(at, now))
-        for person_id, day in repository.later_doses_of_many(session, ids, hk_date(now)).items():
+        for person_id, day in repository.later_doses_of_many(
+                session, ids, hk_date(now), contiguous=contiguous).items():
             _earliest(first, person_id, datetime.combine(day, time(0), tzinfo=HONG_KONG))
         anyone = first.get(None)
         for person_id in ids:
@@ -181,19 +189,22 @@ def _latest(found: dict[Any, tuple[datetime, str]], key: Any, at: datetime, labe
 
 
 def _facts_of_chunk(
-    session: Session, ids: list[uuid.UUID], now: datetime
+    session: Session, ids: list[uuid.UUID], now: datetime, contiguous: bool = False
 ) -> dict[uuid.UUID, PersonFacts]:
-    addresses = identity.address_indexes(session, ids)
+    # With ``contiguous`` the reads may give rows of others between these people's ids:
+    # only the lookups below by these ids use them.
+    addresses = identity.address_indexes(session, ids, contiguous=contiguous)
 
     tests: dict[tuple[uuid.UUID, str, str | None], datetime] = {}
-    for person_id, result, method, collected in repository.last_tests_of_many(session, ids, now):
+    for person_id, result, method, collected in repository.last_tests_of_many(
+            session, ids, now, contiguous=contiguous):
         for key in ((person_id, result, None), (person_id, result, method)):
             if key not in tests or collected > tests[key]:
                 tests[key] = collected
 
     flags: dict[uuid.UUID, list[tuple[str, datetime, datetime | None]]] = {}
     for person_id, kind, starts_at, ends_at in repository.flags_in_force_of_many(
-            session, ids, now):
+            session, ids, now, contiguous=contiguous):
         flags.setdefault(person_id, []).append((kind, starts_at, ends_at))
 
     by_address: dict[str, tuple[datetime, str]] = {}
@@ -204,17 +215,19 @@ def _facts_of_chunk(
     for person_id, index in addresses.items():
         if index in by_address:
             orders[person_id] = by_address[index]
-    for person_id, issued_at, reference in repository.orders_by_visit_of_many(session, ids, now):
+    for person_id, issued_at, reference in repository.orders_by_visit_of_many(
+            session, ids, now, contiguous=contiguous):
         _latest(orders, person_id, issued_at, reference)
 
     exposures: dict[uuid.UUID, tuple[datetime, str]] = {}
-    for person_id, place_id, visit_to in repository.exposures_of_many(session, ids, now):
+    for person_id, place_id, visit_to in repository.exposures_of_many(
+            session, ids, now, contiguous=contiguous):
         _latest(exposures, person_id, visit_to, place_id)
 
-    doses = repository.dose_summaries(session, ids, hk_date(now))
+    doses = repository.dose_summaries(session, ids, hk_date(now), contiguous=contiguous)
 
     visits: dict[uuid.UUID, tuple[datetime, str]] = {}
-    travel = repository.travel_of_many(session, ids, now)
+    travel = repository.travel_of_many(session, ids, now, contiguous=contiguous)
     if travel:
         areas = repository.areas_of_regions(session, {region for _, region, _ in travel})
         for person_id, region, at in sorted(travel, key=lambda record: record[2],

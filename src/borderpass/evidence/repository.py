@@ -336,23 +336,33 @@ def areas_of_regions(session: Session, regions: set[str]) -> list[HighRiskArea]:
 
 # Set-based reads for many people at once: one query per kind of fact, whatever the
 # number of people (callers pass a bounded chunk of ids). They read plain rows through the
-# session's connection, past the ORM's row loading; callers flush first.
+# session's connection, past the ORM's row loading; callers flush first. With
+# ``contiguous`` they read every person from the least id to the greatest (``among``):
+# the caller keeps the rows of its own people.
 
 
 def _rows(session: Session, query: Any) -> Any:
-    return session.connection().execute(query)
+    # All rows at once: row by row, fetching costs more than the query for a long page.
+    return session.connection().execute(query).all()
+
+
+def _decisive() -> Any:
+    # Negative or positive, as two comparisons: an IN list would be written into the
+    # statement again at every execution.
+    return or_(TestResult.result == "negative", TestResult.result == "positive")
 
 
 def last_tests_of_many(
-    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime, *,
+    contiguous: bool = False,
 ) -> list[tuple[uuid.UUID, str, str, datetime]]:
     """Return ``(person, result, method, latest collected_at)`` for negative and positive
     tests collected by ``until``."""
     query = (
         select(TestResult.person_id, TestResult.result, TestResult.method,
                func.max(TestResult.collected_at))
-        .where(among(session, TestResult.person_id, person_ids),
-               TestResult.result.in_(("negative", "positive")),
+        .where(among(session, TestResult.person_id, person_ids, contiguous=contiguous),
+               _decisive(),
                TestResult.collected_at <= until)
         .group_by(TestResult.person_id, TestResult.result, TestResult.method)
     )
@@ -366,13 +376,14 @@ def last_tests_of_many(
 
 
 def dose_summaries(
-    session: Session, person_ids: Sequence[uuid.UUID], until: date
+    session: Session, person_ids: Sequence[uuid.UUID], until: date, *,
+    contiguous: bool = False,
 ) -> dict[uuid.UUID, tuple[int, date | None]]:
     """Return, for each person with a dose by ``until``, how many and the day of the latest."""
     query = (
         select(Vaccination.person_id, func.count(Vaccination.id),
                func.max(Vaccination.vaccinated_on))
-        .where(among(session, Vaccination.person_id, person_ids),
+        .where(among(session, Vaccination.person_id, person_ids, contiguous=contiguous),
                Vaccination.vaccinated_on <= until)
         .group_by(Vaccination.person_id)
     )
@@ -387,13 +398,15 @@ def dose_summaries(
 
 
 def flags_in_force_of_many(
-    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime, *,
+    contiguous: bool = False,
 ) -> list[tuple[uuid.UUID, str, datetime, datetime | None]]:
     """Return ``(person, kind, starts_at, ends_at)`` of flags not lifted and not ended by
     ``now``."""
     query = (
         select(HealthFlag.person_id, HealthFlag.kind, HealthFlag.starts_at, HealthFlag.ends_at)
-        .where(among(session, HealthFlag.person_id, person_ids), HealthFlag.lifted_at.is_(None),
+        .where(among(session, HealthFlag.person_id, person_ids, contiguous=contiguous),
+               HealthFlag.lifted_at.is_(None),
                (HealthFlag.ends_at.is_(None)) | (HealthFlag.ends_at > now))
     )
     rows = _rows(session, query)
@@ -419,14 +432,16 @@ def orders_for_addresses(
 
 
 def orders_by_visit_of_many(
-    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime, *,
+    contiguous: bool = False,
 ) -> list[tuple[uuid.UUID, datetime, str]]:
     """Return ``(person, issued_at, reference)`` of orders issued by ``until`` that an
     uploaded visit falls under."""
     query = (
         select(CheckinFact.person_id, TestingOrder.issued_at, TestingOrder.reference)
         .join(TestingOrder, CheckinFact.order_id == TestingOrder.id)
-        .where(among(session, CheckinFact.person_id, person_ids), CheckinFact.kind == "order",
+        .where(among(session, CheckinFact.person_id, person_ids, contiguous=contiguous),
+               CheckinFact.kind == "order",
                TestingOrder.issued_at <= until)
     )
     rows = _rows(session, query)
@@ -434,12 +449,14 @@ def orders_by_visit_of_many(
 
 
 def exposures_of_many(
-    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime, *,
+    contiguous: bool = False,
 ) -> list[tuple[uuid.UUID, str, datetime]]:
     """Return ``(person, place, visit_to)`` of exposure facts of visits begun by ``until``."""
     query = (
         select(CheckinFact.person_id, CheckinFact.place_id, CheckinFact.visit_to)
-        .where(among(session, CheckinFact.person_id, person_ids), CheckinFact.kind == "exposure",
+        .where(among(session, CheckinFact.person_id, person_ids, contiguous=contiguous),
+               CheckinFact.kind == "exposure",
                CheckinFact.visit_from <= until)
     )
     rows = _rows(session, query)
@@ -447,19 +464,22 @@ def exposures_of_many(
 
 
 def travel_of_many(
-    session: Session, person_ids: Sequence[uuid.UUID], until: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], until: datetime, *,
+    contiguous: bool = False,
 ) -> list[tuple[uuid.UUID, str, datetime]]:
     """Return ``(person, region, at)`` of travel records up to ``until``."""
     query = (
         select(TravelRecord.person_id, TravelRecord.region_code, TravelRecord.at)
-        .where(among(session, TravelRecord.person_id, person_ids), TravelRecord.at <= until)
+        .where(among(session, TravelRecord.person_id, person_ids, contiguous=contiguous),
+               TravelRecord.at <= until)
     )
     rows = _rows(session, query)
     return [(p, r, a) for p, r, a in rows if p is not None]
 
 
 def later_instants_of_many(
-    session: Session, person_ids: Sequence[uuid.UUID], now: datetime
+    session: Session, person_ids: Sequence[uuid.UUID], now: datetime, *,
+    contiguous: bool = False,
 ) -> list[tuple[uuid.UUID | None, datetime]]:
     """Return ``(person, instant)`` pairs where the facts of these people read at ``now``
     may change with the clock alone, in one query.
@@ -470,19 +490,20 @@ def later_instants_of_many(
     None since any order may come to name anyone, the first order issued after ``now``.
     """
     tests = (select(TestResult.person_id, func.min(TestResult.collected_at))
-             .where(among(session, TestResult.person_id, person_ids),
-                    TestResult.result.in_(("negative", "positive")),
+             .where(among(session, TestResult.person_id, person_ids, contiguous=contiguous),
+                    _decisive(),
                     TestResult.collected_at > now)
              .group_by(TestResult.person_id))
     flags = (select(HealthFlag.person_id, func.min(HealthFlag.ends_at))
-             .where(among(session, HealthFlag.person_id, person_ids),
+             .where(among(session, HealthFlag.person_id, person_ids, contiguous=contiguous),
                     HealthFlag.lifted_at.is_(None), HealthFlag.ends_at > now)
              .group_by(HealthFlag.person_id))
     travel = (select(TravelRecord.person_id, func.min(TravelRecord.at))
-              .where(among(session, TravelRecord.person_id, person_ids), TravelRecord.at > now)
+              .where(among(session, TravelRecord.person_id, person_ids, contiguous=contiguous),
+                     TravelRecord.at > now)
               .group_by(TravelRecord.person_id))
     visits = (select(CheckinFact.person_id, func.min(CheckinFact.visit_from))
-              .where(among(session, CheckinFact.person_id, person_ids),
+              .where(among(session, CheckinFact.person_id, person_ids, contiguous=contiguous),
                      CheckinFact.kind == "exposure", CheckinFact.visit_to > now)
               .group_by(CheckinFact.person_id))
     orders = (select(cast(null(), Uuid), func.min(TestingOrder.issued_at))
@@ -496,11 +517,12 @@ def later_instants_of_many(
 
 
 def later_doses_of_many(
-    session: Session, person_ids: Sequence[uuid.UUID], after: date
+    session: Session, person_ids: Sequence[uuid.UUID], after: date, *,
+    contiguous: bool = False,
 ) -> dict[uuid.UUID, date]:
     """Return, for each of these people with a dose dated after ``after``, the first such day."""
     query = (select(Vaccination.person_id, func.min(Vaccination.vaccinated_on))
-             .where(among(session, Vaccination.person_id, person_ids),
+             .where(among(session, Vaccination.person_id, person_ids, contiguous=contiguous),
                     Vaccination.vaccinated_on > after)
              .group_by(Vaccination.person_id))
     found: dict[uuid.UUID, date] = {}

@@ -21,17 +21,27 @@ from borderpass.healthcode import service as healthcode
 from borderpass.healthcode import views
 from borderpass.healthcode.foreignscan import FORMAT_NAMES, KINDS, OTHER_PROBLEM, PROBLEMS
 from borderpass.healthcode.keys import ANCHOR_KEYS, signing_key
-from borderpass.identity.caller import require_page, signed_in
+from borderpass.identity import service as identity
+from borderpass.identity.caller import require_page, session_token, signed_in, token_caller
 from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import BorderpassError
-from borderpass.kit.http import DbSession, Now, Writer, read_unit, write_unit
+from borderpass.kit.http import (
+    DbSession,
+    Now,
+    Writer,
+    get_now,
+    read_unit,
+    refuse_unstorable_text,
+    write_unit,
+)
 from borderpass.kit.i18n import _
 from borderpass.kit.pages import (
     WEB,
     PageForm,
     csrf_protect,
+    lean_page,
     page_locale,
     redirect,
     render,
@@ -40,7 +50,7 @@ from borderpass.kit.pages import (
     tr,
 )
 
-__all__ = ["CHART_DAYS", "chart_svg", "router"]
+__all__ = ["CHART_DAYS", "CODE_PAGE", "chart_svg", "router"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
@@ -62,24 +72,42 @@ def _pdf(content: bytes, name: str) -> Response:
 
 # --- the resident's code -----------------------------------------------------------
 
-@router.get("/code")
-async def code_page(request: Request, now: Now) -> Response:
+async def code_page(request: Request) -> Response:
     """Show today's code, large, on the colour of the status."""
+    await refuse_unstorable_text(request)
+    now = await get_now(request)
     # The site's most viewed page reads in one worker thread (who is signed in, the code
     # and the page), not one for each dependency: a hop between threads costs about as
     # much as a read.
     return await anyio.to_thread.run_sync(_code_page, request, now)
 
 
+# Served as a lean page (``kit.pages.lean_page``), which the app puts before its other
+# routes: finding it among the site's hundreds of routes and solving FastAPI's
+# dependencies cost a quarter of the view.
+CODE_PAGE = lean_page("/code", code_page)
+
+
 def _code_page(request: Request, now: datetime) -> Response:
     locale = page_locale(request)
     with read_unit(request, each_on_its_own=True) as session:
-        caller = signed_in(request, session, now, "resident")
 
         def writer() -> AbstractContextManager[Session]:
             return write_unit(request)
 
-        state = views.todays_state(session, caller.id, now=now, writer=writer)
+        # Usually one query reads the code and checks the session's token together; any
+        # other case (no token, one not admitted, a status to evaluate) goes the long way.
+        token = session_token(request, session, now)
+        state: views.TodaysCode | None
+        read = views.todays_state_of_token(
+            session, identity.token_hash(token), now=now,
+            admit=lambda values: token_caller(values, now, "resident"),
+        ) if token is not None else None
+        if read is not None:
+            caller, state = read
+        else:
+            caller = signed_in(request, session, now, "resident")
+            state = views.todays_state(session, caller.id, now=now, writer=writer)
         if state is None:
             return render(request, "resident/code.html", code=None)
         # Rendered again only when what it shows changed: the key holds the code, the

@@ -188,7 +188,7 @@ def run_chunk(chunk_id: uuid.UUID, *, worker: str | None = None, unit: Unit = un
         for start in range(0, max(1, len(people)), page):
             with unit() as session:
                 for colour in healthcode.reevaluate(session, people[start:start + page],
-                                                    now=at).values():
+                                                    now=at, contiguous=True).values():
                     counts[colour] += 1
                 moment = clock()
                 last = start + page >= len(people)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, case, func, select, text
@@ -12,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
-from borderpass.kit.db import array_literal
+from borderpass.kit.db import among, array_literal
 
 __all__ = ["LiveCode", "SavedStatus", "add", "count_issued", "live_codes",
            "revocations_since", "status_codes_and", "status_codes_and_query", "status_of"]
@@ -85,7 +86,7 @@ def live_codes_not_red(
     if not person_ids:
         return []
     return list(session.scalars(
-        select(HealthCode).where(HealthCode.person_id.in_(list(person_ids)),
+        select(HealthCode).where(among(session, HealthCode.person_id, person_ids),
                                  HealthCode.revoked_at.is_(None), HealthCode.valid_until > now,
                                  HealthCode.colour != "red")
         .order_by(HealthCode.person_id, HealthCode.issued_at.desc())
@@ -118,34 +119,61 @@ def save_statuses(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 _STATUS_COLUMNS = ("colour", "reasons", "changes_at", "evaluated_at", "rule_set",
                    "fresh_until", "basis")
-_UPSERT_STATUSES_PG = text(
-    "INSERT INTO person_statuses (person_id, colour, reasons, changes_at, evaluated_at, "
-    "rule_set, fresh_until, basis) SELECT * FROM unnest(CAST(:person_id AS uuid[]), "
-    "CAST(:colour AS varchar[]), CAST(:reasons AS varchar[]), "
-    "CAST(:changes_at AS timestamptz[]), CAST(:evaluated_at AS timestamptz[]), "
-    "CAST(:rule_set AS varchar[]), CAST(:fresh_until AS timestamptz[]), "
-    "CAST(:basis AS varchar[])) "
-    "ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour, "
-    "reasons = excluded.reasons, changes_at = excluded.changes_at, "
-    "evaluated_at = excluded.evaluated_at, rule_set = excluded.rule_set, "
-    "fresh_until = excluded.fresh_until, basis = excluded.basis")
 _HOLD_STATUSES_PG = text(
     "INSERT INTO person_statuses (person_id, colour, reasons, evaluated_at, rule_set) "
     "SELECT person_id, '', '', :now, '' FROM unnest(CAST(:people AS uuid[])) AS person_id "
     "ORDER BY person_id ON CONFLICT (person_id) DO UPDATE SET fresh_until = NULL")
+# The same rows held, none changed: ON CONFLICT DO UPDATE locks every conflicting row,
+# also those its WHERE leaves as they are, and writes no new version of them.
+_LOCK_STATUSES_PG = text(
+    "INSERT INTO person_statuses (person_id, colour, reasons, evaluated_at, rule_set) "
+    "SELECT person_id, '', '', :now, '' FROM unnest(CAST(:people AS uuid[])) AS person_id "
+    "ORDER BY person_id ON CONFLICT (person_id) DO UPDATE SET fresh_until = NULL "
+    "WHERE false")
+
+
+_STATUS_TYPES = {"person_id": "uuid", "colour": "varchar", "reasons": "varchar",
+                 "changes_at": "timestamptz", "evaluated_at": "timestamptz",
+                 "rule_set": "varchar", "fresh_until": "timestamptz", "basis": "varchar"}
+
+
+@lru_cache(maxsize=16)
+def _upsert_statuses_pg(shared: frozenset[str]) -> Any:
+    """The upsert of ``_save_statuses_pg`` with the columns in ``shared`` sent once, as
+    one value for every row, and the others as arrays."""
+    columns = ("person_id", *_STATUS_COLUMNS)
+    listed = [name for name in columns if name not in shared]
+    values = ", ".join(f"CAST(:{name} AS {_STATUS_TYPES[name]})" if name in shared
+                       else f"v.{name}" for name in columns)
+    arrays = ", ".join(f"CAST(:{name} AS {_STATUS_TYPES[name]}[])" for name in listed)
+    # Names and types come from the constants above, never from input.
+    return text(
+        f"INSERT INTO person_statuses ({', '.join(columns)}) SELECT {values} "  # noqa: S608
+        f"FROM unnest({arrays}) AS v({', '.join(listed)}) "
+        "ON CONFLICT (person_id) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in _STATUS_COLUMNS))
 
 
 def _save_statuses_pg(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     # One statement whatever the number of rows: each column goes as one array and
     # unnest() turns them back into rows. Sent as many statements (executemany), a
-    # population's statuses cost about as much as evaluating them.
-    arrays: dict[str, list[Any]] = {"person_id": [row["person_id"] for row in rows]}
+    # population's statuses cost about as much as evaluating them. A column with one
+    # value in every row (the instant, the rule set and basis of a batch) goes once:
+    # the server then reads it once instead of once a row.
+    params: dict[str, Any] = {"person_id": array_literal([row["person_id"] for row in rows])}
+    shared = set()
+    first = rows[0]
     for name in _STATUS_COLUMNS:
-        arrays[name] = [row[name] for row in rows]
-    for name in ("changes_at", "evaluated_at", "fresh_until"):
-        arrays[name] = [None if value is None else _utc(value) for value in arrays[name]]
-    session.execute(_UPSERT_STATUSES_PG,
-                    {name: array_literal(values) for name, values in arrays.items()})
+        value = first[name]
+        if value is not None and all(row[name] == value for row in rows):
+            shared.add(name)
+            params[name] = _utc(value) if isinstance(value, datetime) else value
+            continue
+        values = [row[name] for row in rows]
+        if name in ("changes_at", "evaluated_at", "fresh_until"):
+            values = [None if value is None else _utc(value) for value in values]
+        params[name] = array_literal(values)
+    session.execute(_upsert_statuses_pg(frozenset(shared)), params)
 
 
 def _utc(value: datetime) -> datetime:
@@ -182,6 +210,24 @@ def hold_statuses(session: Session, people: Sequence[uuid.UUID], now: datetime) 
             session.expire(held)
 
 
+def lock_statuses(session: Session, people: Sequence[uuid.UUID], now: datetime) -> None:
+    """Hold these people's saved statuses until the commit (in id order), as
+    ``hold_statuses`` does, for a caller that saves a status for every one of them
+    before it commits: on PostgreSQL their rows are then only locked, not marked (no
+    other transaction sees the mark, which the saved status replaces)."""
+    if not people:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        hold_statuses(session, people, now)
+        return
+    holding = set(people)  # the statement takes them in order
+    session.execute(_LOCK_STATUSES_PG, {"people": array_literal(list(holding)),
+                                        "now": _utc(now)})
+    for held in list(session.identity_map.values()):
+        if isinstance(held, PersonStatus) and held.person_id in holding:
+            session.expire(held)
+
+
 def status_and_live_codes(
     session: Session, person_id: uuid.UUID, now: datetime
 ) -> tuple[PersonStatus | None, list[HealthCode]]:
@@ -204,9 +250,11 @@ _SAVED = [getattr(PersonStatus, name) for name in SavedStatus._fields]
 _LIVE = [getattr(HealthCode, name) for name in LiveCode._fields]
 
 
-def status_codes_and_query(columns: Sequence[Any]) -> Any:
+def status_codes_and_query(columns: Sequence[Any], person: Any = None) -> Any:
     """Return the query of ``status_codes_and``, carrying ``columns`` besides (scalar
     subqueries that other domains give, which may refer to ``PersonStatus.person_id``).
+    ``person``: what names the person (a scalar subquery another domain gives), instead
+    of the parameter ``person_id``.
 
     Built once and kept by the caller: the statement's cache key is then worked out once.
     """
@@ -215,17 +263,20 @@ def status_codes_and_query(columns: Sequence[Any]) -> Any:
             .outerjoin(HealthCode, and_(HealthCode.person_id == PersonStatus.person_id,
                                         HealthCode.revoked_at.is_(None),
                                         HealthCode.valid_until > bindparam("now")))
-            .where(PersonStatus.person_id == bindparam("person_id"))
+            .where(PersonStatus.person_id == (bindparam("person_id") if person is None
+                                              else person))
             .order_by(HealthCode.issued_at.desc()))
 
 
 def status_codes_and(
-    session: Session, query: Any, person_id: uuid.UUID, now: datetime
+    session: Session, query: Any, person_id: uuid.UUID | None, now: datetime, **params: Any
 ) -> tuple[SavedStatus, list[LiveCode], tuple[Any, ...]] | None:
     """Return the person's saved status, their live codes (as ``live_codes``) and the
     values of the other columns of ``query`` (``status_codes_and_query``), in one query
-    of plain rows; None when no status is saved."""
-    rows = session.connection().execute(query, {"person_id": person_id, "now": now}).all()
+    of plain rows; None when no status is saved. ``params``: those of the other columns
+    (and of ``person``, for a query that names the person so)."""
+    rows = session.connection().execute(
+        query, {"person_id": person_id, "now": now, **params}).all()
     if not rows:
         return None
     saved, live = len(_SAVED), len(_LIVE)

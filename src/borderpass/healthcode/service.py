@@ -146,15 +146,18 @@ def _basis(session: Session) -> tuple[RuleSet, str]:
     return rule_set, f"{digest}/{evidence.facts_version(session)}"
 
 
-def _evaluated(session: Session, people: list[uuid.UUID],
-               now: datetime) -> tuple[dict[uuid.UUID, Status], list[dict[str, Any]]]:
+def _evaluated(session: Session, people: list[uuid.UUID], now: datetime,
+               contiguous: bool = False) -> tuple[dict[uuid.UUID, Status], list[dict[str, Any]]]:
     """Evaluate these people's statuses as rows to save that may stand in for evaluating
     them again until their ``fresh_until``. Their rows must be held first
     (``repository.hold_statuses``), so that no other evaluation overwrites them with
-    facts older than these."""
+    facts older than these. ``contiguous``: their facts are read as ranges of ids
+    (``evidence.facts_for_many``)."""
     rule_set, basis = _basis(session)  # read before the facts: a later change shows
-    results = rules.statuses(session, people, now=now, rule_set=rule_set)
-    settles = evidence.facts_change_at_many(session, list(results), now)
+    results = rules.statuses(session, people, now=now, rule_set=rule_set,
+                             contiguous=contiguous)
+    settles = evidence.facts_change_at_many(session, list(results), now,
+                                            contiguous=contiguous)
     rows = _status_rows(results, now)
     for row in rows:
         ends = [at for at in (row["changes_at"], settles[row["person_id"]]) if at is not None]
@@ -290,6 +293,17 @@ def _saved_code(session: Session, person_id: uuid.UUID, now: datetime) -> ShownC
     if read is None:
         return None
     saved, codes, values = read
+    return _saved_shown(session, saved, codes, values, standing, now)
+
+
+def _saved_shown(session: Session, saved: SavedStatus, codes: list[LiveCode],
+                 values: tuple[Any, ...], standing: int, now: datetime) -> ShownCode | None:
+    """Return today's code from what ``_saved_code``'s query read, if the saved status
+    provably holds and the code for it is issued; None otherwise.
+
+    Raises:
+        NotActive: the person is not a registered, activated resident.
+    """
     found = identity.standing_of(values[:standing])
     if found is None:
         return None  # no such person: the full path says so
@@ -305,6 +319,43 @@ def _saved_code(session: Session, person_id: uuid.UUID, now: datetime) -> ShownC
         return None
     issued = _match(codes, holding, *_validity(holding, now))
     return ShownCode(issued, proven, basis) if issued is not None else None
+
+
+_TOKEN_COLUMNS = 5  # identity.token_columns
+
+
+@lru_cache(maxsize=4)
+def _token_code_query(_jurisdiction: str) -> tuple[Any, int]:
+    """Return the query ``shown_code_of_token`` reads with: ``_saved_code``'s, of the
+    person a token names, with the token's columns last (``identity.token_columns``)."""
+    token = identity.token_columns()  # the query's parameter ``token_hash``
+    standing = identity.standing_columns(PersonStatus.person_id)
+    return repository.status_codes_and_query(
+        [*standing, rules.digest_in_force_column(), *evidence.facts_version_columns(),
+         *token], person=token[1]), len(standing)
+
+
+def shown_code_of_token(session: Session, token_hash: str, *, now: datetime,
+                        admits: Callable[[Sequence[Any]], bool]) -> ShownCode | None:
+    """Return today's code of the person an access token names as ``_saved_code`` reads
+    it, with the token in the same query (one round trip for a signed-in page): None
+    when the token names no one with a saved status, when ``admits`` refuses the token's
+    values (``identity.token_columns``; it authenticates them), or when the saved status
+    does not provably hold. The caller then authenticates the token and reads the code
+    as usual (``shown_code``), which says why.
+
+    Raises:
+        NotActive: the token is admitted and its holder is not a registered, activated
+            resident.
+    """
+    query, standing = _token_code_query(get_settings().jurisdiction)
+    read = repository.status_codes_and(session, query, None, now, token_hash=token_hash)
+    if read is None:
+        return None
+    saved, codes, values = read
+    if not admits(values[-_TOKEN_COLUMNS:]):
+        return None
+    return _saved_shown(session, saved, codes, values[:-_TOKEN_COLUMNS], standing, now)
 
 
 def shown_code(session: Session, person_id: uuid.UUID, *, now: datetime,
@@ -372,19 +423,22 @@ def revoke_codes(session: Session, person_id: uuid.UUID, *, now: datetime, reaso
 REEVALUATE_CHUNK = 2_000
 
 
-def reevaluate(session: Session, people: list[uuid.UUID], *, now: datetime) -> dict[uuid.UUID, str]:
+def reevaluate(session: Session, people: list[uuid.UUID], *, now: datetime,
+               contiguous: bool = False) -> dict[uuid.UUID, str]:
     """Re-evaluate the status of these people only; revoke the codes of those now red.
 
     Set-based: per chunk of people, their facts are read with a constant number of
     queries, their statuses saved with one statement and the codes of those now red
-    revoked together.
+    revoked together. ``contiguous`` says the people are ids taken in order (a page of
+    a population run): their rows are then read as ranges of ids, which gives the same
+    result for less work when few others lie between them.
     """
     colours: dict[uuid.UUID, str] = {}
     unique = list(dict.fromkeys(people))
     for start in range(0, len(unique), REEVALUATE_CHUNK):
         chunk = unique[start:start + REEVALUATE_CHUNK]
-        repository.hold_statuses(session, chunk, now)
-        _results, rows = _evaluated(session, chunk, now)
+        repository.lock_statuses(session, chunk, now)  # each one saved below
+        _results, rows = _evaluated(session, chunk, now, contiguous)
         _apply(session, rows, now)
         colours.update((row["person_id"], row["colour"]) for row in rows)
     return colours

@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Literal, cast
+from typing import Any, Literal, cast
 from urllib.parse import quote
 
 from babel.dates import format_datetime
@@ -19,6 +20,7 @@ from borderpass.healthcode import service as healthcode
 from borderpass.healthcode.printing import code_sheet
 from borderpass.healthcode.qr import qr_image
 from borderpass.identity import service as identity
+from borderpass.identity.schemas import Principal
 from borderpass.kit.clock import HONG_KONG, hk_date
 from borderpass.kit.config import get_settings
 from borderpass.kit.errors import InvalidInput
@@ -45,6 +47,7 @@ __all__ = [
     "scan_problem",
     "todays_code",
     "todays_state",
+    "todays_state_of_token",
     "code_card",
     "verify_scanned",
 ]
@@ -206,6 +209,38 @@ def todays_state(session: Session, person_id: uuid.UUID, *, now: datetime,
         shown = healthcode.shown_code(session, person_id, now=now, writer=writer)
     except healthcode.NotActive:
         return None
+    return _todays(session, person_id, shown, now)
+
+
+def todays_state_of_token(
+    session: Session, token_hash: str, *, now: datetime,
+    admit: Callable[[Sequence[Any]], Principal | None],
+) -> tuple[Principal, TodaysCode] | None:
+    """Read today's code of the resident an access token names, and who that is, with the
+    token checked in the same query (``healthcode.shown_code_of_token``): ``admit``
+    authenticates the token's values. None when it was not read so (the token is not
+    admitted, or the code is not read from a saved status that holds): authenticate
+    and ``todays_state`` then, which say why."""
+    admitted: list[Principal] = []
+
+    def admits(values: Sequence[Any]) -> bool:
+        caller = admit(values)
+        if caller is not None:
+            admitted.append(caller)
+        return caller is not None
+
+    try:
+        shown = healthcode.shown_code_of_token(session, token_hash, now=now, admits=admits)
+    except healthcode.NotActive:
+        return None
+    if shown is None:
+        return None
+    caller = admitted[0]
+    return caller, _todays(session, caller.id, shown, now)
+
+
+def _todays(session: Session, person_id: uuid.UUID, shown: healthcode.ShownCode,
+            now: datetime) -> TodaysCode:
     issued = shown.issued
     sites = tuple(healthcode.partner_sites(session)) if issued.colour == "green" else ()
     key = None

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,9 @@ __all__ = [
     "sign_in_staff",
     "sign_out",
     "staff_principal",
+    "token_columns",
+    "token_hash",
+    "token_principal",
 ]
 
 log = get_logger(__name__)
@@ -214,6 +219,31 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     if record.expires_at is not None and now >= record.expires_at:
         raise Unauthorised(_("The sign-in has expired; sign in again."))
     return Principal(kind=record.principal_kind, id=record.principal_id, role=record.role)
+
+
+def token_hash(token: str) -> str:
+    """Return what a token is found by (its SHA-256), for ``token_columns``."""
+    return _hash_token(token)
+
+
+def token_columns(token_hash: str | None = None) -> tuple[Any, ...]:
+    """Return what ``token_principal`` needs of a token as scalar subqueries, for another
+    domain's query that reads more besides (one round trip); the second names the
+    principal. ``token_hash``: the token's (``token_hash``), or None for a query that
+    takes it as its parameter ``token_hash``."""
+    return repository.token_columns(token_hash)
+
+
+def token_principal(values: Sequence[Any], *, now: datetime) -> Principal | None:
+    """Return the principal of a token from the values of ``token_columns``, if it
+    authenticates now as ``authenticate`` admits it; None otherwise (``authenticate``
+    then says why)."""
+    kind, principal_id, role, expires_at, revoked_at = values
+    if kind is None or revoked_at is not None:
+        return None
+    if expires_at is not None and now >= expires_at:
+        return None
+    return Principal(kind=kind, id=principal_id, role=role)
 
 
 def sign_out(session: Session, token: str, *, now: datetime) -> None:

@@ -4,6 +4,7 @@ roles an endpoint admits. Endpoints name the caller with ``Caller``, ``MaybeCall
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from borderpass.kit.sessions import load_session
 
 __all__ = [
     "Caller", "MaybeCaller", "SignInRequired", "get_caller", "page_caller", "remember_sign_in",
-    "require", "require_page", "sign_out_page", "signed_in",
+    "require", "require_page", "session_token", "sign_out_page", "signed_in", "token_caller",
 ]
 
 
@@ -92,6 +93,23 @@ def signed_in(request: Request, session: Session, now: datetime, *roles: str) ->
     if caller is None:
         raise SignInRequired()
     return identity.require_role(caller, *roles)
+
+
+def session_token(request: Request, session: Session, now: datetime) -> str | None:
+    """Return the access token the site's session holds, if any, reading a deferred
+    page's session first (as ``signed_in`` does); nothing is authenticated yet."""
+    load_session(request, session, now)
+    token = request.session.get("token")
+    return token if isinstance(token, str) and token else None
+
+
+def token_caller(values: Sequence[Any], now: datetime, *roles: str) -> Principal | None:
+    """Return who is signed in, from the values of ``identity.token_columns`` read with
+    the session's token (``session_token``) in a page's own query, if the token
+    authenticates now and its holder holds one of ``roles``; None otherwise, and the page
+    then asks ``signed_in``, which says why."""
+    caller = identity.token_principal(values, now=now)
+    return caller if caller is not None and caller.role in roles else None
 
 
 def require_page(*roles: str) -> Any:

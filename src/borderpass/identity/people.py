@@ -77,15 +77,21 @@ def people_at_addresses(session: Session, address_indexes: Sequence[str]) -> lis
     return repository.active_people_at(session, sorted(set(address_indexes)))
 
 
-def address_indexes(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Return the address blind index of each of these people (in one query per call).
+def address_indexes(session: Session, person_ids: Sequence[uuid.UUID], *,
+                    contiguous: bool = False) -> dict[uuid.UUID, str]:
+    """Return the address blind index of each of these people (in one query per call);
+    with ``contiguous``, read as the range from the least id to the greatest.
 
     Raises:
         NotFound: one of them is not a known person.
     """
-    found = repository.address_indexes_of(session, sorted(set(person_ids)))
-    if len(found) != len(set(person_ids)):
-        raise NotFound(_("There is no such person."))
+    wanted = set(person_ids)
+    found = repository.address_indexes_of(
+        session, list(person_ids) if contiguous else sorted(wanted), contiguous=contiguous)
+    if len(found) != len(wanted):
+        found = {person_id: index for person_id, index in found.items() if person_id in wanted}
+        if len(found) != len(wanted):
+            raise NotFound(_("There is no such person."))
     return found
 
 

@@ -102,12 +102,15 @@ def count_claimed(session: Session, kind: str, index: str) -> int:
     ) or 0)
 
 
-def address_indexes_of(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Return the address blind index of each of these people that exists."""
+def address_indexes_of(session: Session, person_ids: Sequence[uuid.UUID], *,
+                       contiguous: bool = False) -> dict[uuid.UUID, str]:
+    """Return the address blind index of each of these people that exists (with
+    ``contiguous``, of everyone from the least id to the greatest)."""
     if not person_ids:
         return {}
-    query = select(Person.id, Person.address_index).where(among(session, Person.id, person_ids))
-    return {person_id: index for person_id, index in session.connection().execute(query)}
+    query = select(Person.id, Person.address_index).where(
+        among(session, Person.id, person_ids, contiguous=contiguous))
+    return {person_id: index for person_id, index in session.connection().execute(query).all()}
 
 
 def active_people_after(session: Session, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
@@ -236,6 +239,16 @@ def token_record(session: Session, token_hash: str) -> Any:
 _TOKEN_RECORD = select(ApiToken.principal_kind, ApiToken.principal_id, ApiToken.role,
                        ApiToken.expires_at, ApiToken.revoked_at
                        ).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
+def token_columns(token_hash: str | None = None) -> tuple[Any, ...]:
+    """Return what ``token_record`` reads of a token (kind, id, role, expiry, revocation) as
+    scalar subqueries, for another domain's query that reads more besides;
+    ``token_hash`` None: the query takes it as its parameter ``token_hash``."""
+    found = bindparam("token_hash") if token_hash is None else token_hash
+    return tuple(select(column).where(ApiToken.token_hash == found).scalar_subquery()
+                 for column in (ApiToken.principal_kind, ApiToken.principal_id, ApiToken.role,
+                                ApiToken.expires_at, ApiToken.revoked_at))
 
 
 def standing_columns(person_id: Any) -> tuple[Any, Any]:

@@ -26,6 +26,9 @@ from borderpass.identity.accounts import (
     sign_in_staff,
     sign_out,
     staff_principal,
+    token_columns,
+    token_hash,
+    token_principal,
 )
 from borderpass.identity.people import (
     active_people,
@@ -174,5 +177,8 @@ __all__ = [
     "staff_principal",
     "start_registration",
     "submit_registration",
+    "token_columns",
+    "token_hash",
+    "token_principal",
     "unlock",
 ]

@@ -32,6 +32,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from borderpass.kit.clock import HONG_KONG
 from borderpass.kit.config import get_settings
@@ -59,6 +61,7 @@ __all__ = [
     "error_of",
     "field_errors",
     "flash",
+    "lean_page",
     "page_form",
     "page_locale",
     "redirect",
@@ -340,6 +343,30 @@ def render_kept(request: Request, template: str, key: Hashable | None,
         _RENDERED.put(full, bytes(response.body))
         return response
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
+class _LeanPage(Route):
+    """A GET page as a plain route: named in the scope as FastAPI's routes are, so that the
+    request metrics label it with its path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE:
+            child["route"] = self
+        return match, child
+
+
+def lean_page(path: str, endpoint: Callable[[Request], Any]) -> Route:
+    """Return a GET page served without FastAPI's dependency machinery, for a page viewed
+    so often that solving its dependencies would cost as much as the rest of it.
+
+    The endpoint takes the request alone and does itself what the app's dependencies do
+    for every other page: it calls ``kit.http.refuse_unstorable_text`` and reads the clock
+    with ``kit.http.get_now`` (a GET has no form, so no CSRF token to check). Errors it
+    raises are answered by the app's handlers, as any page's are. The app puts it before
+    its other routes.
+    """
+    return _LeanPage(path, endpoint, methods=["GET"], include_in_schema=False)
 
 
 def redirect(path: str) -> RedirectResponse:

@@ -201,13 +201,15 @@ def status(session: Session, person_id: uuid.UUID, *, now: datetime) -> Status:
 
 def statuses(
     session: Session, people: Sequence[uuid.UUID], *, now: datetime,
-    rule_set: RuleSet | None = None,
+    rule_set: RuleSet | None = None, contiguous: bool = False,
 ) -> dict[uuid.UUID, Status]:
-    """Evaluate many people's statuses at once (set-based reads of their evidence), under
-    ``rule_set`` (by default the one in force)."""
+    """Evaluate many people's statuses at once (set-based reads of their evidence, as
+    ranges of ids with ``contiguous``: ``evidence.facts_for_many``), under ``rule_set``
+    (by default the one in force)."""
     rule_set = rule_set or active_rule_set(session)
     return {person_id: evaluate(facts, rule_set, now)
-            for person_id, facts in evidence.facts_for_many(session, people, now).items()}
+            for person_id, facts in evidence.facts_for_many(
+                session, people, now, contiguous=contiguous).items()}
 
 
 def status_view(result: Status, *, now: datetime) -> StatusView:

@@ -94,9 +94,18 @@ def certlogic_data(facts: PersonFacts) -> dict[str, Any]:
     }
 
 
+_LAST_CLOCK: list[tuple[datetime, str | None]] = [(FAR_FUTURE, instant_text(FAR_FUTURE))]
+"""The last instant ``_failing_mask`` wrote, and how: mostly the same ``now`` for every
+person of a batch."""
+
+
 def _failing_mask(rule_set: RuleSet, data: dict[str, Any], at: datetime) -> int:
     """Return the rules failing at ``at`` as a bit mask (bit ``n`` for ``rules[n]``)."""
-    data["external"]["validationClock"] = instant_text(at)
+    last, written = _LAST_CLOCK[0]
+    if at != last:
+        written = instant_text(at)
+        _LAST_CLOCK[0] = (at, written)
+    data["external"]["validationClock"] = written
     mask = 0
     for bit, valid_from, valid_to, check in rule_set.checks:
         if valid_from <= at < valid_to:

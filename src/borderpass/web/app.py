@@ -240,6 +240,8 @@ def create_app() -> FastAPI:
     for router in PAGE_ROUTERS:
         app.include_router(router)
     mount_docs(app)
+    # The most viewed page, first: it is found without trying every other route.
+    app.router.routes.insert(0, healthcode_pages.CODE_PAGE)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     # Outermost last: headers go on every response, error pages included.

@@ -66,17 +66,32 @@ class KeyStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._cache: dict[bytes, SigningKey] = {}
+        self._read: tuple[tuple[int, int, int, int], list[KeyRecord]] | None = None
 
     @property
     def _index(self) -> Path:
         return self.directory / "keys.json"
 
     def records(self) -> list[KeyRecord]:
-        """Return every key record, oldest first."""
-        if not self._index.exists():
+        """Return every key record, oldest first.
+
+        The index is read again whenever its file is not the one read last (each change
+        replaces it with a new file), so that a key rotated by another process counts at
+        once; a code is issued or matched with the current key on every page view, and a
+        ``stat`` costs a tenth of reading and parsing the file.
+        """
+        try:
+            found = os.stat(self._index)
+        except FileNotFoundError:
             return []
+        seen = (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+        read = self._read
+        if read is not None and read[0] == seen:
+            return list(read[1])
         stored = json.loads(self._index.read_text())
-        return [KeyRecord.from_json(item) for item in stored]
+        records = [KeyRecord.from_json(item) for item in stored]
+        self._read = (seen, records)
+        return list(records)
 
     def _save(self, records: list[KeyRecord]) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
