@@ -89,8 +89,19 @@ async def _delete_unconfirmed(page: Any, site: Site) -> None:
 
 
 async def _api_reference_drawn(page: Any, _site: Site) -> None:
-    """Wait until Swagger UI has fetched the OpenAPI document and drawn the operations."""
-    await page.locator(".opblock-summary-control").first.wait_for()
+    """Wait until Swagger UI has fetched the OpenAPI document and drawn the operations.
+
+    Beside the other pages and another test process, parsing the 1.5 MB viewer and
+    building the document can take longer than a page's usual 30 s; if nothing is drawn
+    in 90 s, say what the viewer shows (its own error names a failed fetch)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.locator(".opblock-summary-control").first.wait_for(timeout=90_000)
+    except PlaywrightTimeout:
+        shown = await page.locator("body").inner_text()
+        raise AssertionError(f"Swagger UI drew no operation in 90 s; the page shows "
+                             f"{shown[:600]!r}") from None
 
 
 def _operation(page: Any, method: str, path: str) -> Any:

@@ -115,8 +115,8 @@ class RequestLog:
                      status=status, ms=round((time.perf_counter() - started) * 1000, 1))
 
 
-# Served without admission: they touch neither a worker thread nor the database.
-_FREE = ("/healthz", "/static/")
+# Served without admission: they touch no database (files are read in small steps).
+_FREE = ("/healthz", "/static/", "/docs/assets/")
 
 
 class Admission:
