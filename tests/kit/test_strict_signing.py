@@ -5,6 +5,7 @@ keys written otherwise are refused, each with a SigningError and its reason."""
 from __future__ import annotations
 
 import base64
+import random
 import zlib
 
 import cbor2
@@ -59,6 +60,36 @@ def test_bytes_after_a_cbor_item_are_refused() -> None:
     assert cbor_decode(item) == {1: b"x"}
     for extra in (b"\x00", b"\xf6", b"\xa0", item):
         assert _reason(cbor_decode, item + extra) == "bad_cbor"
+
+
+def test_the_stream_position_and_the_decoder_buffer_agree_on_what_follows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from borderpass.kit.signing import _cose
+
+    # The installed cbor2 reads only what an item needs past its first piece, so the
+    # quicker way is the one in use; and it refuses exactly what the other way refuses.
+    assert _cose._POSITION_TELLS
+    rng = random.Random(5)  # noqa: S311 - repeatable data, not a secret
+    items = [b"", b"\x00", b"\x01", b"\xff", cbor_encode(CLAIMS), _message()]
+    for _ in range(300):
+        item = cbor_encode({rng.randrange(-99, 99): bytes(rng.randrange(256) for _ in range(
+            rng.choice((0, 1, 23, 24, 300)))) for _ in range(rng.randrange(4))})
+        items += [item, item + bytes([rng.randrange(256)]), item[:rng.randrange(len(item))],
+                  item + item]
+
+    def read_all() -> list[object]:
+        read: list[object] = []
+        for data in items:
+            try:
+                read.append(cbor_decode(data))
+            except SigningError as error:
+                read.append(error.reason)
+        return read
+
+    quick = read_all()
+    monkeypatch.setattr(_cose, "_POSITION_TELLS", False)
+    assert read_all() == quick
+    assert "bad_cbor" in quick and any(not isinstance(read, str) for read in quick)
 
 
 @pytest.mark.parametrize("encoded", [

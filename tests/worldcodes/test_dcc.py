@@ -258,3 +258,18 @@ def test_the_quick_cose_reading_reads_as_the_cbor_decoder_does(
     monkeypatch.setattr(_foreign, "_plain_sign1", lambda message: None)
     assert [_read(message) for message in changed] == quick
     assert sum(1 for read in quick if isinstance(read, dict)) > len(messages)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_a_valid_code_gets_the_result_of_noting_each_step(case: DccCase) -> None:
+    from borderpass.worldcodes import dcc
+
+    result = verify_dcc(case.text, case.trust, now=case.clock)
+    if not result.valid:
+        pytest.skip("only a valid code takes the quick way")
+    message = read_foreign_sign1(zlib.decompress(b45decode(case.text.removeprefix("HC1:"))))
+    noted = dcc._judged(message, *dcc._signature(message, case.trust), case.clock,
+                        claims=dcc._claims(message.payload))
+    assert noted == result
+    assert noted.summary == result.summary
+    assert noted.steps == dict.fromkeys(STEPS, True)

@@ -18,6 +18,7 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from operator import itemgetter
@@ -33,7 +34,7 @@ from borderpass.kit.signing.foreign import (
     read_foreign_sign1,
     verify_foreign_sign1,
 )
-from borderpass.worldcodes.result import Entry, Result, Steps, Summary
+from borderpass.worldcodes.result import VALID, Entry, Result, Steps, Summary
 from borderpass.worldcodes.trust import KEY_USAGE_OIDS, DccSigner, DccTrust
 from borderpass.worldcodes.valuesets import display
 
@@ -54,6 +55,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # The whole seconds ``datetime.fromtimestamp(…, UTC)`` reads: 0001-01-01 to 9999-12-31.
 _FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
+_UNKNOWN_KID = "unknown_kid"
+_ALL_PASSED: dict[str, bool | None] = dict.fromkeys(STEPS, True)
 
 
 class _Unreadable(Exception):
@@ -100,56 +103,48 @@ _REQUIRED = {"v": frozenset(("tg", "vp", "mp", "ma", "dn", "sd", "dt", "co", "is
 _ALLOWED = {**_REQUIRED, "t": _REQUIRED["t"] | {"nm", "ma", "tc", "dr"}}
 _TOP = frozenset(("ver", "nam", "dob", "v", "t", "r"))
 _NAMES = frozenset(("fn", "fnt", "gn", "gnt"))
-# The patterns are checked with ``str.strip``: text made only of the characters given
-# strips to nothing, so ``not text.strip(_DIGITS)`` is ``[0-9]*`` in one call, where a
-# regular expression's match costs ten times as much.
-_DIGITS = "0123456789"
+# The patterns are checked with ``str`` methods, where a regular expression's match costs
+# ten times as much: text made only of the characters given strips to nothing, so
+# ``not text.strip(_UPPER)`` is ``[A-Z]*`` in one call, and ASCII text that ``isdigit``
+# is ``[0-9]+``.
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _UPPER_OR_FILLER = _UPPER + "<"
 _PLAIN_VERSIONS = ("1.0.", "1.1.", "1.2.", "1.3.")  # 1\.[0-3]\.[0-9]+
 _CENTURIES = ("19", "20")
 
 
-def _plain_version(version: str) -> bool:
-    return (len(version) > 4 and version.startswith(_PLAIN_VERSIONS)
-            and not version[4:].strip(_DIGITS))
-
-
 def _plain_birth(birth: str) -> bool:
-    """``(?:(?:19|20)[0-9][0-9](?:-[0-9][0-9]){0,2})?``: nothing, a year, a month or a day."""
+    """``(?:(?:19|20)[0-9][0-9](?:-[0-9][0-9]){0,2})?``: nothing, a year, a month or a day.
+
+    ``str.isdigit`` of ASCII text is ``[0-9]+``.
+    """
     size = len(birth)
     if size == 0:
         return True
-    if size not in (4, 7, 10) or not birth.startswith(_CENTURIES) or birth[2:4].strip(_DIGITS):
+    if not birth.isascii() or not birth.startswith(_CENTURIES):
         return False
-    if size == 4:
-        return True
-    if birth[4] != "-" or birth[5:7].strip(_DIGITS):
-        return False
-    return size == 7 or (birth[7] == "-" and not birth[8:].strip(_DIGITS))
-
-
-def _plain_names(names: Any) -> bool:
-    if (type(names) is not dict or not names.keys() <= _NAMES
-            or ("fnt" not in names and "gnt" not in names)):
-        return False
-    for key, value in names.items():
-        if type(value) is not str or len(value) > 80:
-            return False
-        if key[-1] == "t" and value.strip(_UPPER_OR_FILLER):  # fnt, gnt: [A-Z<]*
-            return False
-    return True
+    if size == 10:
+        return (birth[4] == "-" and birth[7] == "-"
+                and (birth[2:4] + birth[5:7] + birth[8:]).isdigit())
+    if size == 7:
+        return birth[4] == "-" and (birth[2:4] + birth[5:]).isdigit()
+    return size == 4 and birth[2:].isdigit()
 
 
 def _plain_entry(entry: Any, kind: str) -> bool:
     if type(entry) is not dict:
         return False
     keys = entry.keys()
-    if not (keys >= _REQUIRED[kind] and keys <= _ALLOWED[kind]):
-        return False
-    for value in _TEXTS[kind](entry):
-        if type(value) is not str:
+    if kind == "t":
+        if not (keys >= _REQUIRED["t"] and keys <= _ALLOWED["t"]):
             return False
+    elif keys != _REQUIRED[kind]:  # a vaccination or a recovery has no optional member
+        return False
+    try:
+        # ``str.join`` takes text only: one call says whether every member is text.
+        "".join(_TEXTS[kind](entry))
+    except TypeError:
+        return False
     country = entry["co"]
     if (len(entry["is"]) > 80 or len(entry["ci"]) > 80
             or not 0 < len(country) <= 10 or country.strip(_UPPER)):  # [A-Z]{1,10}
@@ -157,9 +152,9 @@ def _plain_entry(entry: Any, kind: str) -> bool:
     if kind == "v":
         dose, doses = entry["dn"], entry["sd"]
         return type(dose) is int and type(doses) is int and dose >= 1 and doses >= 1
-    if kind == "t" and len(keys) > len(_REQUIRED["t"]):
-        for key in ("nm", "ma", "tc", "dr"):
-            value = entry.get(key, "")
+    if kind == "t":
+        for key in keys - _REQUIRED["t"]:  # nm, ma, tc, dr
+            value = entry[key]
             if type(value) is not str or (len(value) > 80 and key in ("nm", "tc")):
                 return False
     return True
@@ -171,14 +166,25 @@ def _plainly_valid(certificate: Any) -> str | None:
 
     None says nothing: the payload may still be valid, and goes to the validator.
     """
-    if type(certificate) is not dict or not certificate.keys() <= _TOP:
+    # Four members of the six named, three of them ``ver``, ``dob`` and ``nam``: exactly
+    # one of ``v``, ``t`` and ``r``. Written out in one function, as the checks run for
+    # every DCC scanned and a call costs as much as one of them.
+    if type(certificate) is not dict or len(certificate) != 4 or not certificate.keys() <= _TOP:
         return None
-    kind = _kind(certificate)
-    version, birth = certificate.get("ver"), certificate.get("dob")
-    if (kind is None or type(version) is not str or not _plain_version(version)
-            or type(birth) is not str or not _plain_birth(birth)
-            or not _plain_names(certificate.get("nam"))):
+    version, birth, names = certificate.get("ver"), certificate.get("dob"), certificate.get("nam")
+    if (type(version) is not str or not version.startswith(_PLAIN_VERSIONS)
+            or not version.isascii() or not version[4:].isdigit()):
         return None
+    if type(birth) is not str or (birth and not _plain_birth(birth)):
+        return None
+    if (type(names) is not dict or not names.keys() <= _NAMES
+            or ("fnt" not in names and "gnt" not in names)):
+        return None
+    for key, value in names.items():
+        if (type(value) is not str or len(value) > 80
+                or (key[-1] == "t" and value.strip(_UPPER_OR_FILLER))):  # fnt, gnt: [A-Z<]*
+            return None
+    kind = "v" if "v" in certificate else "t" if "t" in certificate else "r"
     entries = certificate[kind]
     if type(entries) is list and len(entries) == 1 and _plain_entry(entries[0], kind):
         return kind
@@ -296,29 +302,39 @@ def _claims(payload: bytes) -> tuple[str | None, int, int, dict[str, Any], str |
     plain = _plainly_valid(certificate)
     if plain is None:
         certificate = _jsonable(certificate)
-    return (issuer, _instant(claims.get(CLAIM_IAT)), _instant(claims.get(CLAIM_EXP)),
-            certificate, plain)
+    issued, expires = claims.get(CLAIM_IAT), claims.get(CLAIM_EXP)
+    # Whole seconds, as issuers write them, without a call for each.
+    if type(issued) is int and _FIRST_SECOND <= issued <= _LAST_SECOND:
+        issued *= 1_000_000
+    else:
+        issued = _instant(issued)
+    if type(expires) is int and _FIRST_SECOND <= expires <= _LAST_SECOND:
+        expires *= 1_000_000
+    else:
+        expires = _instant(expires)
+    return issuer, issued, expires, certificate, plain
 
 
-def _signature(message: ForeignSign1, trust: DccTrust, steps: Steps) -> DccSigner | None:
-    """Check the signature with the document signer the key id names; return it if it holds."""
-    if not isinstance(message.kid, bytes) or len(message.kid) != 8:
-        steps.failed("signature", "bad_kid")
-        return None
-    if type(message.alg) is not int or message.alg not in (-7, -37):
-        steps.failed("signature", "unsupported_algorithm")
-        return None
-    signer = trust.checked.get(message.kid)
+def _signature(message: ForeignSign1, trust: DccTrust) -> tuple[DccSigner | None, str | None]:
+    """Check the signature with the document signer the key id names.
+
+    Returns the signer when the signature holds, else None and why: ``unknown_kid`` (no
+    trusted certificate to check it with) leaves the step not reached, any other reason
+    fails it.
+    """
+    kid, alg = message.kid, message.alg
+    if type(kid) is not bytes or len(kid) != 8:
+        return None, "bad_kid"
+    if type(alg) is not int or alg not in (-7, -37):
+        return None, "unsupported_algorithm"
+    signer = trust.checked.get(kid)
     if signer is None:
-        steps.unknown("unknown_kid")
-        return None
+        return None, _UNKNOWN_KID
     try:
         verify_foreign_sign1(message, signer.certificate)
     except SigningError as error:
-        steps.failed("signature", error.reason)
-        return None
-    steps.passed("signature")
-    return signer
+        return None, error.reason
+    return signer, None
 
 
 def _expiry(signer: DccSigner, issued: int, expires: int, now: datetime, steps: Steps) -> None:
@@ -361,53 +377,84 @@ def verify_dcc(text: str, trust: DccTrust, *, now: datetime) -> Result:
         a result of format ``dcc`` whose steps are those of ``STEPS``; ``cannot_verify``
         when no step failed but the key id names no trusted certificate.
     """
-    steps = Steps(STEPS)
-    passed = steps.outcomes  # a step that passes is only noted: no reason to keep
     if not isinstance(text, str) or len(text) > _MAX_TEXT:
-        steps.failed("prefix", "too_long" if isinstance(text, str) else "bad_prefix")
-        return _result(steps)
+        return _stopped("prefix", "too_long" if isinstance(text, str) else "bad_prefix")
     text = without_line_end(text)
     if not text.startswith(PREFIX):
-        steps.failed("prefix", "bad_prefix")
-        return _result(steps)
-    passed["prefix"] = True
+        return _stopped("prefix", "bad_prefix")
     try:
         compressed = b45decode(text[len(PREFIX):])
     except SigningError:
-        steps.failed("base45", "bad_base45")
-        return _result(steps)
-    passed["base45"] = True
+        return _stopped("base45", "bad_base45")
     try:
         raw = _inflate(compressed)
     except zlib.error:
-        steps.failed("zlib", "bad_compression")
-        return _result(steps)
-    passed["zlib"] = True
+        return _stopped("zlib", "bad_compression")
     try:
         message = read_foreign_sign1(raw)
     except SigningError:
-        steps.failed("cose", "bad_cose")
-        return _result(steps)
-    passed["cose"] = True
+        return _stopped("cose", "bad_cose")
     try:
-        issuer, issued, expires, certificate, plain = _claims(message.payload)
+        claims = _claims(message.payload)
     except _Unreadable as error:
-        steps.failed("cbor", error.reason)
-        certificate = None
+        return _judged(message, *_signature(message, trust), now, unreadable=error.reason)
+    signer, refusal = _signature(message, trust)
+    issuer, issued, expires, certificate, plain = claims
+    if plain is not None and signer is not None:
+        # Exact microseconds since 1970 compare as the instants do.
+        at = (now - _EPOCH) // _MICROSECOND
+        if (signer.not_before <= issued <= at <= expires <= signer.not_after
+                and plain in signer.kinds):
+            # Every step passed (``_judged`` would note each and find no failure): the
+            # result of nearly every DCC scanned, made at once.
+            return Result(FORMAT, VALID, None, issuer=issuer or signer.certificate.country,
+                          subject=_name(certificate), steps=_ALL_PASSED.copy(),
+                          content=certificate, extra={"kid": message.kid.hex()},
+                          summarise=_summariser(certificate, issued, expires))
+    return _judged(message, signer, refusal, now, claims=claims)
+
+
+def _stopped(step: str, reason: str) -> Result:
+    """Return the result of a text that failed ``step`` before its signature was read."""
+    steps = Steps(STEPS)
+    for name in STEPS[:STEPS.index(step)]:
+        steps.passed(name)
+    steps.failed(step, reason)
+    return _result(steps)
+
+
+def _judged(message: ForeignSign1, signer: DccSigner | None, refusal: str | None,
+            now: datetime, *, unreadable: str | None = None,
+            claims: tuple[str | None, int, int, dict[str, Any], str | None] | None = None
+            ) -> Result:
+    """Note each step's outcome for a COSE_Sign1 read, its claims (or why they could not
+    be read) and its signature's check (``_signature``), and return the result."""
+    steps = Steps(STEPS)
+    for name in ("prefix", "base45", "zlib", "cose"):
+        steps.passed(name)
+    certificate = None
+    if claims is None:
+        steps.failed("cbor", unreadable or "bad_cbor")
     else:
-        passed["cbor"] = True
+        issuer, issued, expires, certificate, plain = claims
+        steps.passed("cbor")
         if not plain and schema_errors(certificate):
             steps.failed("schema", "schema_invalid")
         else:
-            passed["schema"] = True
-    signer = _signature(message, trust, steps)
-    if signer is None or certificate is None:
+            steps.passed("schema")
+    if signer is not None:
+        steps.passed("signature")
+    elif refusal == _UNKNOWN_KID:
+        steps.unknown(refusal)
+    else:
+        steps.failed("signature", refusal or "bad_signature")
+    if signer is None or claims is None:
         return _result(steps, message=message, certificate=certificate)
     _expiry(signer, issued, expires, now, steps)
-    kind = plain or _kind(certificate)
+    kind = plain or _kind(claims[3])
     if kind is not None:
         _key_usage(signer, kind, steps)
-    return _result(steps, message=message, certificate=certificate, issued=issued,
+    return _result(steps, message=message, certificate=claims[3], issued=issued,
                    expires=expires, issuer=issuer or signer.certificate.country)
 
 
@@ -421,8 +468,13 @@ def _result(steps: Steps, *, message: ForeignSign1 | None = None,
     return Result(FORMAT, steps.result, steps.reason, issuer=issuer,
                   subject=_name(certificate) if certificate is not None and readable else None,
                   steps=steps.outcomes, content=certificate, extra=extra,
-                  summarise=(lambda: _summary(certificate, _moment(issued), _moment(expires)))
+                  summarise=_summariser(certificate, issued, expires)
                   if certificate is not None and readable else None)
+
+
+def _summariser(certificate: dict[str, Any], issued: int | None,
+                expires: int | None) -> Callable[[], Summary]:
+    return lambda: _summary(certificate, _moment(issued), _moment(expires))
 
 
 def _text(value: Any) -> str | None:

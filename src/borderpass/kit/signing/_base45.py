@@ -35,13 +35,6 @@ _ONES = int.from_bytes(b"\x00\x00\x01" * _MAX_GROUPS, "big")
 _HIGH, _MIDDLE, _LOW = 0xFF0000 * _ONES, 0xFF00 * _ONES, 0xFF * _ONES
 
 
-def _lane_masks(groups: int) -> tuple[int, int, int]:
-    if groups <= _MAX_GROUPS:
-        return _HIGH, _MIDDLE, _LOW
-    ones = int.from_bytes(b"\x00\x00\x01" * groups, "big")
-    return 0xFF0000 * ones, 0xFF00 * ones, 0xFF * ones
-
-
 def b45decode(text: str) -> bytes:
     """Decode base45, refusing any character or group outside the alphabet's range.
 
@@ -53,15 +46,18 @@ def b45decode(text: str) -> bytes:
     except UnicodeEncodeError:
         raise SigningError("bad_base45") from None
     values = raw.translate(_B45_TABLE)
-    tail = len(values) % 3
+    groups, tail = divmod(len(values), 3)
     if tail == 1 or b"\xff" in values:
         raise SigningError("bad_base45")
-    groups = len(values) // 3
     whole = 3 * groups
     # Every group's value c + 45 d + 2025 e at once, as one big integer: the digits c, d, e
     # of a group are one 3-byte lane of the whole text read as a number, and no lane's sum
     # (at most 91124) carries into the next.
-    high, middle, low = _lane_masks(groups)
+    if groups <= _MAX_GROUPS:
+        high, middle, low = _HIGH, _MIDDLE, _LOW
+    else:
+        ones = int.from_bytes(b"\x00\x00\x01" * groups, "big")
+        high, middle, low = 0xFF0000 * ones, 0xFF00 * ones, 0xFF * ones
     lanes = int.from_bytes(values[:whole] if tail else values, "big")
     total = ((lanes & high) >> 16) + 45 * ((lanes & middle) >> 8) + 2025 * (lanes & low)
     if total & high:  # a group above 0xFFFF

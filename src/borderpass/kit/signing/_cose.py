@@ -202,6 +202,30 @@ def cbor_encode(value: Any) -> bytes:
     return cbor2.dumps(value, canonical=True)
 
 
+def _position_tells() -> bool:
+    """Tell whether this cbor2 reads, past a first piece of ``read_size`` bytes, only the
+    bytes an item needs, so that the stream's position is where the item ends.
+
+    Otherwise (another version that reads ahead) ``cbor_decode`` asks the decoder's buffer.
+    """
+    long = cbor2.dumps(["a" * 5000, {1: b"b" * 300}])
+    for data, whole in ((b"\x01", True), (b"\x01\x00", False), (b"\x82\x01\x02", True),
+                        (b"\x82\x01\x02\x03", False), (long, True), (long + b"\x00", False),
+                        (long + long, False)):
+        stream = io.BytesIO(data)
+        size = len(data)
+        try:
+            cbor2.CBORDecoder(stream, read_size=size - 1 if size > 1 else 1).decode()
+        except Exception:  # noqa: BLE001 - a decoder that fails here is not relied on
+            return False
+        if (stream.tell() == size) is not whole:
+            return False
+    return True
+
+
+_POSITION_TELLS = _position_tells()
+
+
 def cbor_decode(data: bytes, *, canonical: bool = False) -> Any:
     """Decode exactly one CBOR item: bytes after it are refused, not ignored.
 
@@ -217,19 +241,26 @@ def cbor_decode(data: bytes, *, canonical: bool = False) -> Any:
     if not isinstance(data, bytes):
         raise SigningError("bad_cbor", "not bytes")
     # The decoder reads the bytes in one piece rather than item by item (about twice as
-    # fast); its stream position then says nothing, so what follows the item is asked of
-    # the decoder's own buffer: one more byte must be the end of the stream.
-    decoder = cbor2.CBORDecoder(io.BytesIO(data), read_size=len(data) or 1)
+    # fast). The piece is all but the last byte, which is read only if the item needs it:
+    # the stream's position then says whether bytes follow the item, without the
+    # exception that asking the decoder's buffer for one more byte raises.
+    size = len(data)
+    stream = io.BytesIO(data)
+    decoder = cbor2.CBORDecoder(stream, read_size=size - 1 if size > 1 else 1)
     try:
         item = decoder.decode()
     except Exception as error:  # untrusted bytes: any failure of the decoder is the input's
         raise SigningError("bad_cbor", "not well-formed CBOR") from error
-    try:
-        decoder.read(1)
-    except cbor2.CBORDecodeEOF:
-        pass
+    if _POSITION_TELLS:
+        if stream.tell() != size:
+            raise SigningError("bad_cbor", "bytes follow the CBOR item")
     else:
-        raise SigningError("bad_cbor", "bytes follow the CBOR item")
+        try:
+            decoder.read(1)
+        except cbor2.CBORDecodeEOF:
+            pass
+        else:
+            raise SigningError("bad_cbor", "bytes follow the CBOR item")
     if canonical:
         try:
             again = cbor_encode(item)

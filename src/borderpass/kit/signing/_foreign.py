@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import cbor2
@@ -47,6 +46,8 @@ __all__ = [
 ]
 
 ES256, PS256 = -7, -37
+_TAG_SIGN1: tuple[int, ...] = (18,)
+_TAGS_CWT_SIGN1: tuple[int, ...] = (61, 18)
 _HEADER_ALG, _HEADER_KID = 1, 4
 _SIGN1_TAG, _CWT_TAG = 18, 61
 _MAX_MESSAGE = 64 * 1024
@@ -280,16 +281,39 @@ def _bstr_head(length: int) -> bytes:
     return b"\x5a" + length.to_bytes(4, "big")
 
 
-@lru_cache(maxsize=256)
-def _protected_headers(protected: bytes) -> Mapping[Any, Any]:
-    # Issuers reuse a few protected headers (one per key): read each once. The map is
-    # shared by every message with that header, and only read.
-    if not protected:
-        return {}
-    headers = cbor_decode(protected)
-    if not isinstance(headers, dict):
-        raise SigningError("bad_cose", "the protected header is not a map")
-    return headers
+_HEADERS_KEPT = 256
+_headers_read: dict[bytes, tuple[bool, Any, bool, Any]] = {}
+"""What each protected header read says: ``(alg_protected, alg, kid_protected, kid)``.
+Issuers reuse a few protected headers (one per key), so each is read once; past
+``_HEADERS_KEPT`` headers the map starts again, so that made-up ones cannot fill the
+memory. The values are only read, never changed."""
+
+
+def _read_protected(protected: bytes) -> tuple[bool, Any, bool, Any]:
+    """Return whether a protected header holds the algorithm, the algorithm, whether it
+    holds the key id, and the key id.
+
+    Raises:
+        SigningError: ``bad_cose`` when it is not a CBOR map.
+    """
+    read = _headers_read.get(protected)
+    if read is not None:
+        return read
+    if protected:
+        try:
+            headers = cbor_decode(protected)
+        except SigningError:
+            raise SigningError("bad_cose", "the protected header is not a CBOR map") from None
+        if not isinstance(headers, dict):
+            raise SigningError("bad_cose", "the protected header is not a CBOR map")
+    else:
+        headers = {}
+    read = (_HEADER_ALG in headers, headers.get(_HEADER_ALG), _HEADER_KID in headers,
+            headers.get(_HEADER_KID))
+    if len(_headers_read) >= _HEADERS_KEPT:
+        _headers_read.clear()
+    _headers_read[protected] = read
+    return read
 
 
 def _bstr_end(data: bytes, at: int) -> tuple[int, int]:
@@ -312,8 +336,6 @@ def _bstr_end(data: bytes, at: int) -> tuple[int, int]:
     return (start, end) if end <= size else (0, -1)
 
 
-_TAGGED = ((b"\xd8\x3d\xd2\x84", (_CWT_TAG, _SIGN1_TAG)), (b"\xd2\x84", (_SIGN1_TAG,)),
-           (b"\x84", ()))
 _SIG_STRUCTURE = b"\x84\x6aSignature1"
 
 
@@ -329,10 +351,12 @@ def _plain_sign1(message: bytes) -> ForeignSign1 | None:
     Raises:
         SigningError: ``bad_cose`` when the protected header is not a CBOR map.
     """
-    for prefix, tagged in _TAGGED:
-        if message.startswith(prefix):
-            tags, protected_head = tagged, len(prefix)
-            break
+    if message.startswith(b"\xd2\x84"):
+        tags, protected_head = _TAG_SIGN1, 2
+    elif message.startswith(b"\xd8\x3d\xd2\x84"):
+        tags, protected_head = _TAGS_CWT_SIGN1, 4
+    elif message.startswith(b"\x84"):
+        tags, protected_head = (), 1
     else:
         return None
     protected_start, protected_end = _bstr_end(message, protected_head)
@@ -340,9 +364,10 @@ def _plain_sign1(message: bytes) -> ForeignSign1 | None:
         return None
     at = protected_end
     kid: Any = None
-    if message[at:at + 1] == b"\xa0":
+    unprotected = message[at:at + 2]
+    if unprotected[:1] == b"\xa0":
         at += 1
-    elif message[at:at + 2] == b"\xa1\x04":
+    elif unprotected == b"\xa1\x04":
         kid_start, at = _bstr_end(message, at + 2)
         if at < 0:
             return None
@@ -355,23 +380,15 @@ def _plain_sign1(message: bytes) -> ForeignSign1 | None:
     signature_start, signature_end = _bstr_end(message, payload_end)
     if signature_end != len(message):
         return None
-    headers = _header_map(message[protected_start:protected_end])
-    kid_protected = _HEADER_KID in headers
+    _, alg, kid_protected, protected_kid = _read_protected(
+        message[protected_start:protected_end])
     if kid_protected:
-        kid = headers[_HEADER_KID]
+        kid = protected_kid
     to_be_signed = b"".join((_SIG_STRUCTURE, message[protected_head:protected_end], b"\x40",
                              message[at:payload_end]))
     # The unprotected header holds at most a key id, so the algorithm is the protected one.
-    return ForeignSign1(headers.get(_HEADER_ALG), kid, kid_protected,
-                        message[payload_start:payload_end], message[signature_start:],
-                        to_be_signed, tags)
-
-
-def _header_map(protected: bytes) -> Mapping[Any, Any]:
-    try:
-        return _protected_headers(protected)
-    except SigningError:
-        raise SigningError("bad_cose", "the protected header is not a CBOR map") from None
+    return ForeignSign1(alg, kid, kid_protected, message[payload_start:payload_end],
+                        message[signature_start:], to_be_signed, tags)
 
 
 def read_foreign_sign1(message: bytes) -> ForeignSign1:
@@ -390,10 +407,11 @@ def read_foreign_sign1(message: bytes) -> ForeignSign1:
     if read is not None:
         return read
     tags, protected, unprotected, payload, signature = _decoded_envelope(message)
-    headers = _header_map(protected)
-    alg = headers.get(_HEADER_ALG, unprotected.get(_HEADER_ALG))
-    kid_protected = _HEADER_KID in headers
-    kid = headers[_HEADER_KID] if kid_protected else unprotected.get(_HEADER_KID)
+    alg_protected, alg, kid_protected, kid = _read_protected(protected)
+    if not alg_protected:
+        alg = unprotected.get(_HEADER_ALG)
+    if not kid_protected:
+        kid = unprotected.get(_HEADER_KID)
     to_be_signed = b"".join((_SIG_STRUCTURE, _bstr_head(len(protected)), protected,
                              b"\x40", _bstr_head(len(payload)), payload))
     return ForeignSign1(alg, kid, kid_protected, payload, signature, to_be_signed, tags)
