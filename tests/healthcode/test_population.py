@@ -20,6 +20,7 @@ from borderpass.healthcode import population_repository as chunks
 from borderpass.healthcode import service as healthcode
 from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
 from borderpass.healthcode.population_models import ReevaluationChunk
+from borderpass.kit import jobs
 from borderpass.kit.db import engine_for, session_factory, unit_of_work
 from tests.conftest import Command
 
@@ -169,3 +170,19 @@ def test_local_workers_and_jobs_agree(own_database: str, cli: Command) -> None:
     assert joined.stdout.split(": ", 1)[1] == colours
     unknown = cli("code", "reevaluate-join", str(uuid.uuid4()))
     assert unknown.exit_code != 0 and "no such re-evaluation run" in unknown.stderr.lower()
+
+
+def test_a_worker_leaves_what_it_loaded_out_of_the_collector_once(
+    monkeypatch: pytest.MonkeyPatch, factory: sessionmaker[Session], now: datetime
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(jobs, "_HEAP_FROZEN", [])
+    monkeypatch.setattr(jobs.gc, "collect", lambda: calls.append("collect") or 0)
+    monkeypatch.setattr(jobs.gc, "freeze", lambda: calls.append("freeze"))
+    unit = _units(factory)
+    with unit() as session:
+        run = population.plan(session, now=now, chunk_size=25)
+    for _ in range(2):
+        population.work(run.id, unit=unit, clock=lambda: now)
+    # Garbage collected first, then everything held frozen: once for the process.
+    assert calls == ["collect", "freeze"]

@@ -94,8 +94,9 @@ def test_people_read_as_a_range_of_ids_are_judged_as_they_are_one_by_one(
     for person_id in wanted:
         status = session.get(PersonStatus, person_id)
         expected = rules.status(session, person_id, now=later)
+        # The same status as the one saved at ``now`` when the results came: kept as it is.
         assert (status.colour, status.reasons, status.evaluated_at) \
-            == (expected.colour, ",".join(expected.rule_ids), later)
+            == (expected.colour, ",".join(expected.rule_ids), now)
         assert status.fresh_until is not None and status.basis
     # The person between them, not asked for, is as they were.
     after = session.get(PersonStatus, left_out.id)
@@ -127,3 +128,66 @@ def test_statuses_saved_together_keep_each_row_s_values(
                 status.rule_set, status.fresh_until, status.basis) == tuple(
             row[name] for name in ("colour", "reasons", "changes_at", "evaluated_at",
                                    "rule_set", "fresh_until", "basis"))
+
+
+def test_a_status_evaluated_again_the_same_is_left_as_it_is(
+    session: Any, now: datetime, register_person: Any, lab: Any
+) -> None:
+    source, _key = lab
+    numbers = [_number(n) for n in range(31, 34)]
+    people = [register_person(number) for number in numbers]
+    evidence.ingest(session, source.id, "tests", _batch(
+        [(f"S-{n}", number, now - 2 * H, "negative") for n, number in enumerate(numbers)]),
+        "csv", now=now)
+    ids = [person.id for person in people]
+    first = {person_id: session.get(PersonStatus, person_id) for person_id in ids}
+    saved = {person_id: (status.colour, status.reasons, status.changes_at, status.evaluated_at,
+                         status.rule_set, status.fresh_until, status.basis)
+             for person_id, status in first.items()}
+
+    # An hour later nothing they rest on has changed: every row stays as it was, its
+    # evaluation instant included, and still stands in for an evaluation.
+    healthcode.reevaluate(session, ids, now=now + H)
+    for person_id in ids:
+        status = session.get(PersonStatus, person_id)
+        assert (status.colour, status.reasons, status.changes_at, status.evaluated_at,
+                status.rule_set, status.fresh_until, status.basis) == saved[person_id]
+        assert status.fresh_until is not None and status.fresh_until > now + H
+    assert healthcode.current_code(session, ids[0], now=now + H) is None  # none issued yet
+    assert healthcode.issue(session, ids[0], now=now + H).colour == "green"
+
+    # One of them turns red: only that row is written, with the new instant.
+    later = now + 2 * H
+    evidence.ingest(session, source.id, "tests", _batch(
+        [("S-P", numbers[1], now + H, "positive")]), "csv", now=later)
+    healthcode.reevaluate(session, ids, now=later)
+    for n, person_id in enumerate(ids):
+        status = session.get(PersonStatus, person_id)
+        if n == 1:
+            assert (status.colour, status.evaluated_at) == ("red", later)
+        else:  # the first was evaluated again when its code was issued (its row held)
+            assert (status.colour, status.evaluated_at) == ("green", now + H if n == 0 else now)
+
+
+def test_statuses_saved_again_write_only_what_changed(
+    session: Any, now: datetime, register_person: Any
+) -> None:
+    from borderpass.healthcode import repository
+
+    people = [register_person(_number(n)) for n in range(41, 44)]
+    rows = [{"person_id": person.id, "colour": "green", "reasons": "", "changes_at": now + H,
+             "evaluated_at": now, "rule_set": "HK@1", "fresh_until": now + H, "basis": "b"}
+            for person in people]
+    repository.lock_statuses(session, [person.id for person in people], now)
+    repository.save_statuses(session, rows)
+    later = now + H / 2
+    again = [dict(row, evaluated_at=later) for row in rows]
+    again[1]["fresh_until"] = None  # a column differs: written
+    again[2]["basis"] = "c"
+    repository.lock_statuses(session, [person.id for person in people], later)
+    repository.save_statuses(session, again)
+    written = {person.id: session.get(PersonStatus, person.id) for person in people}
+    assert written[people[0].id].evaluated_at == now
+    assert (written[people[1].id].evaluated_at, written[people[1].id].fresh_until) \
+        == (later, None)
+    assert (written[people[2].id].evaluated_at, written[people[2].id].basis) == (later, "c")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -195,62 +195,78 @@ def _facts_of_chunk(
     # only the lookups below by these ids use them.
     addresses = identity.address_indexes(session, ids, contiguous=contiguous)
 
-    tests: dict[tuple[uuid.UUID, str, str | None], datetime] = {}
+    # Keyed by the ids' numbers: a UUID hashes in Python, its number in C, and a chunk
+    # looks each person up in several of these.
+    tests: dict[int, dict[tuple[str, str | None], datetime]] = {}
     for person_id, result, method, collected in repository.last_tests_of_many(
             session, ids, now, contiguous=contiguous):
-        for key in ((person_id, result, None), (person_id, result, method)):
-            if key not in tests or collected > tests[key]:
-                tests[key] = collected
+        own = tests.get(person_id.int)
+        if own is None:
+            own = tests[person_id.int] = {}
+        for key in ((result, None), (result, method)):
+            if key not in own or collected > own[key]:
+                own[key] = collected
 
-    flags: dict[uuid.UUID, list[tuple[str, datetime, datetime | None]]] = {}
+    flags: dict[int, list[tuple[str, datetime, datetime | None]]] = {}
     for person_id, kind, starts_at, ends_at in repository.flags_in_force_of_many(
             session, ids, now, contiguous=contiguous):
-        flags.setdefault(person_id, []).append((kind, starts_at, ends_at))
+        flags.setdefault(person_id.int, []).append((kind, starts_at, ends_at))
 
     by_address: dict[str, tuple[datetime, str]] = {}
     for index, issued_at, reference in repository.orders_for_addresses(
             session, sorted(set(addresses.values())), now):
         _latest(by_address, index, issued_at, reference)
-    orders: dict[uuid.UUID, tuple[datetime, str]] = {}
+    orders: dict[int, tuple[datetime, str]] = {}
     for person_id, index in addresses.items():
         if index in by_address:
-            orders[person_id] = by_address[index]
+            orders[person_id.int] = by_address[index]
     for person_id, issued_at, reference in repository.orders_by_visit_of_many(
             session, ids, now, contiguous=contiguous):
-        _latest(orders, person_id, issued_at, reference)
+        _latest(orders, person_id.int, issued_at, reference)
 
-    exposures: dict[uuid.UUID, tuple[datetime, str]] = {}
+    exposures: dict[int, tuple[datetime, str]] = {}
     for person_id, place_id, visit_to in repository.exposures_of_many(
             session, ids, now, contiguous=contiguous):
-        _latest(exposures, person_id, visit_to, place_id)
+        _latest(exposures, person_id.int, visit_to, place_id)
 
-    doses = repository.dose_summaries(session, ids, hk_date(now), contiguous=contiguous)
+    doses = {person_id.int: summary for person_id, summary in repository.dose_summaries(
+        session, ids, hk_date(now), contiguous=contiguous).items()}
 
-    visits: dict[uuid.UUID, tuple[datetime, str]] = {}
+    visits: dict[int, tuple[datetime, str]] = {}
     travel = repository.travel_of_many(session, ids, now, contiguous=contiguous)
     if travel:
         areas = repository.areas_of_regions(session, {region for _, region, _ in travel})
         for person_id, region, at in sorted(travel, key=lambda record: record[2],
                                             reverse=True):  # latest first
-            if person_id in visits:
+            if person_id.int in visits:
                 continue
             if any(_covers(area.region_code, region) and area.starts_at <= at
                    and (area.ends_at is None or at < area.ends_at) for area in areas):
-                visits[person_id] = (at, region)
+                visits[person_id.int] = (at, region)
 
     facts = {}
+    no_tests: dict[tuple[str, str | None], datetime] = {}
+    day_starts: dict[date, datetime] = {}  # many people's last doses fall on one day
     for person_id in ids:
-        held = flags.get(person_id, [])
+        number = person_id.int
+        held = flags.get(number, [])
         flag_until = None
         if held and all(ends_at is not None for _, _, ends_at in held):
             flag_until = max(ends_at for _, _, ends_at in held if ends_at is not None)
-        order = orders.get(person_id)
-        exposure = exposures.get(person_id)
-        visit = visits.get(person_id)
-        count, last_dose = doses.get(person_id, (0, None))
+        order = orders.get(number)
+        exposure = exposures.get(number)
+        visit = visits.get(number)
+        own = tests.get(number, no_tests)
+        count, last_dose = doses.get(number, (0, None))
+        last_dose_at = None
+        if last_dose is not None:
+            last_dose_at = day_starts.get(last_dose)
+            if last_dose_at is None:
+                last_dose_at = day_starts[last_dose] = datetime.combine(
+                    last_dose, time(0), tzinfo=HONG_KONG)
         facts[person_id] = PersonFacts(
-            last_negative_at=tests.get((person_id, "negative", None)),
-            last_positive_at=tests.get((person_id, "positive", None)),
+            last_negative_at=own.get(("negative", None)),
+            last_positive_at=own.get(("positive", None)),
             flag_since=min(starts_at for _, starts_at, _ in held) if held else None,
             flag_until=flag_until,
             flag_kinds=tuple(sorted({kind for kind, _, _ in held})),
@@ -260,11 +276,10 @@ def _facts_of_chunk(
             high_risk_region=visit[1] if visit is not None else None,
             exposure_at=min(exposure[0], now) if exposure is not None else None,
             exposure_venue=exposure[1] if exposure is not None else None,
-            last_negative_pcr_at=tests.get((person_id, "negative", "PCR")),
-            last_negative_rat_at=tests.get((person_id, "negative", "RAT")),
+            last_negative_pcr_at=own.get(("negative", "PCR")),
+            last_negative_rat_at=own.get(("negative", "RAT")),
             doses=count,
-            last_dose_at=(datetime.combine(last_dose, time(0), tzinfo=HONG_KONG)
-                          if last_dose is not None else None),
+            last_dose_at=last_dose_at,
         )
     return facts
 

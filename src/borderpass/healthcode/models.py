@@ -57,6 +57,8 @@ class PersonStatus(Base):
     reasons: Mapped[str] = mapped_column(String(400))
     changes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When an evaluation gave this status; a later one that gives the same status (every
+    other column equal) leaves the row as it is."""
     rule_set: Mapped[str] = mapped_column(String(96))
     fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Until when this status holds with no new evidence: its ``changes_at``, or earlier

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from borderpass.healthcode.partner_models import ConvertedCode, PartnerLists, PartnerRevocation
-from borderpass.kit.db import among
+from borderpass.kit.db import Prepared, among
 
 __all__ = [
     "add",
@@ -43,17 +43,16 @@ def all_lists(session: Session) -> list[PartnerLists]:
     return list(session.scalars(select(PartnerLists).order_by(PartnerLists.jurisdiction)))
 
 
-_SITES = select(PartnerLists.jurisdiction, PartnerLists.site_url).order_by(
-    PartnerLists.jurisdiction)
+_SITES = Prepared(select(PartnerLists.jurisdiction, PartnerLists.site_url).order_by(
+    PartnerLists.jurisdiction))
 
 
 def sites(session: Session) -> list[tuple[str, str | None]]:
     """Return (jurisdiction, site URL) of each partner whose lists are held, by jurisdiction
     (not the lists themselves)."""
-    # Read on every view of a green code: a statement built once, plain rows on the
-    # connection, none of the ORM's bookkeeping.
-    rows = session.connection().execute(_SITES)
-    return [(jurisdiction, site) for jurisdiction, site in rows]
+    # Read on every view of a green code: a statement compiled once, plain rows from the
+    # driver, none of the ORM's bookkeeping.
+    return [(jurisdiction, site) for jurisdiction, site in _SITES.rows(session.connection(), {})]
 
 
 def delete_lists(session: Session, jurisdiction: str) -> int:

@@ -30,6 +30,7 @@ from borderpass.healthcode import population_repository as repository
 from borderpass.healthcode import service as healthcode
 from borderpass.healthcode.population_models import ReevaluationRun
 from borderpass.identity import service as identity
+from borderpass.kit import jobs
 from borderpass.kit.clock import utcnow
 from borderpass.kit.db import unit_of_work
 from borderpass.kit.errors import NotFound
@@ -215,6 +216,7 @@ def work(run_id: uuid.UUID, *, worker: str | None = None, unit: Unit = unit_of_w
     """Take the run's chunks one after another until none is waiting or held; return how
     many this worker did. A chunk whose worker stopped beating is taken again when its
     lease runs out, so this waits for the chunks other workers hold."""
+    jobs.freeze_heap()  # a worker of a run: what it has loaded stays until it ends
     token = worker or worker_name()
     did = 0
     while True:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, case, func, select, text
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from borderpass.healthcode.models import CodeRevocation, HealthCode, PersonStatus
-from borderpass.kit.db import among, array_literal
+from borderpass.kit.db import Prepared, among, array_literal
 
 __all__ = ["LiveCode", "SavedStatus", "add", "count_issued", "live_codes",
            "revocations_since", "status_codes_and", "status_codes_and_query", "status_of"]
@@ -93,11 +93,20 @@ def live_codes_not_red(
     ))
 
 
-def save_statuses(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+def save_statuses(session: Session, rows: Sequence[dict[str, Any]],
+                  saved: Mapping[uuid.UUID, tuple[Any, ...]] | None = None) -> None:
     """Insert or replace the last status of each person in ``rows``, in one statement.
 
-    Objects of these statuses already in the session are expired, so they are read anew.
+    A saved status that the row repeats (every column but ``evaluated_at`` equal) is left
+    as it is: it already says what the row says, from an evaluation no later, and a
+    re-evaluation of everyone, where most statuses stay the same, writes only those that
+    changed. ``saved``: what ``lock_statuses`` read of them, to leave out beforehand the
+    rows that repeat it. Objects of these statuses already in the session are expired, so
+    they are read anew.
     """
+    if saved:
+        rows = [row for row in rows
+                if saved.get(row["person_id"]) != tuple([row[name] for name in _COMPARED_COLUMNS])]
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -110,6 +119,8 @@ def save_statuses(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(statement.on_conflict_do_update(
             index_elements=[table.c.person_id],
             set_={name: statement.excluded[name] for name in _STATUS_COLUMNS},
+            where=or_(*(table.c[name].is_distinct_from(statement.excluded[name])
+                        for name in _COMPARED_COLUMNS)),
         ), list(rows))
     ids = {row["person_id"] for row in rows}
     for held in list(session.identity_map.values()):
@@ -119,17 +130,26 @@ def save_statuses(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 _STATUS_COLUMNS = ("colour", "reasons", "changes_at", "evaluated_at", "rule_set",
                    "fresh_until", "basis")
+_COMPARED_COLUMNS = ("colour", "reasons", "changes_at", "rule_set", "fresh_until", "basis")
+"""What a status says (every column but ``evaluated_at``): a row equal in these leaves
+the saved one as it is."""
 _HOLD_STATUSES_PG = text(
     "INSERT INTO person_statuses (person_id, colour, reasons, evaluated_at, rule_set) "
     "SELECT person_id, '', '', :now, '' FROM unnest(CAST(:people AS uuid[])) AS person_id "
     "ORDER BY person_id ON CONFLICT (person_id) DO UPDATE SET fresh_until = NULL")
 # The same rows held, none changed: ON CONFLICT DO UPDATE locks every conflicting row,
-# also those its WHERE leaves as they are, and writes no new version of them.
+# also those its WHERE leaves as they are, and writes no new version of them. One pass in
+# id order, inserting or locking, as ``_HOLD_STATUSES_PG`` takes them: two transactions
+# holding rows of the same people never wait for each other in a circle.
 _LOCK_STATUSES_PG = text(
     "INSERT INTO person_statuses (person_id, colour, reasons, evaluated_at, rule_set) "
     "SELECT person_id, '', '', :now, '' FROM unnest(CAST(:people AS uuid[])) AS person_id "
     "ORDER BY person_id ON CONFLICT (person_id) DO UPDATE SET fresh_until = NULL "
     "WHERE false")
+# Then what the rows held say: held, they are as the last transaction to hold them left them.
+_SAVED_STATUSES_PG = text(
+    "SELECT person_id, colour, reasons, changes_at, rule_set, fresh_until, basis "
+    "FROM person_statuses WHERE person_id = ANY(CAST(:people AS uuid[]))")
 
 
 _STATUS_TYPES = {"person_id": "uuid", "colour": "varchar", "reasons": "varchar",
@@ -151,7 +171,12 @@ def _upsert_statuses_pg(shared: frozenset[str]) -> Any:
         f"INSERT INTO person_statuses ({', '.join(columns)}) SELECT {values} "  # noqa: S608
         f"FROM unnest({arrays}) AS v({', '.join(listed)}) "
         "ON CONFLICT (person_id) DO UPDATE SET "
-        + ", ".join(f"{name} = excluded.{name}" for name in _STATUS_COLUMNS))
+        + ", ".join(f"{name} = excluded.{name}" for name in _STATUS_COLUMNS)
+        # A row left as it is costs no new version, no index entries and no WAL.
+        + " WHERE ("
+        + ", ".join(f"person_statuses.{name}" for name in _COMPARED_COLUMNS)
+        + ") IS DISTINCT FROM ("
+        + ", ".join(f"excluded.{name}" for name in _COMPARED_COLUMNS) + ")")
 
 
 def _save_statuses_pg(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -210,22 +235,43 @@ def hold_statuses(session: Session, people: Sequence[uuid.UUID], now: datetime) 
             session.expire(held)
 
 
-def lock_statuses(session: Session, people: Sequence[uuid.UUID], now: datetime) -> None:
+def lock_statuses(session: Session, people: Sequence[uuid.UUID],
+                  now: datetime) -> dict[uuid.UUID, tuple[Any, ...]]:
     """Hold these people's saved statuses until the commit (in id order), as
     ``hold_statuses`` does, for a caller that saves a status for every one of them
-    before it commits: on PostgreSQL their rows are then only locked, not marked (no
-    other transaction sees the mark, which the saved status replaces)."""
+    before it commits: their rows are then only locked, not marked (no other transaction
+    sees the mark, which the saved status replaces).
+
+    Returns:
+        what each of them has saved, by person (the columns ``save_statuses`` compares,
+        in its order; an empty colour for a row made here), for ``save_statuses``.
+    """
     if not people:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        hold_statuses(session, people, now)
-        return
-    holding = set(people)  # the statement takes them in order
-    session.execute(_LOCK_STATUSES_PG, {"people": array_literal(list(holding)),
-                                        "now": _utc(now)})
+        return {}
+    holding = set(people)
+    listed = list(holding)  # the statements take them in order
+    table = PersonStatus.__table__
+    assert isinstance(table, Table)  # noqa: S101 - declarative models have tables
+    if session.get_bind().dialect.name == "postgresql":
+        ids = array_literal(listed)
+        session.execute(_LOCK_STATUSES_PG, {"people": ids, "now": _utc(now)})
+        found = session.execute(_SAVED_STATUSES_PG, {"people": ids}).all()
+    else:
+        # SQLite has no row locks: a write statement takes the database's write lock,
+        # even one that writes nothing, and holds it until the commit.
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(
+            index_elements=[table.c.person_id],
+        ), [{"person_id": person_id, "colour": "", "reasons": "", "changes_at": None,
+             "evaluated_at": now, "rule_set": "", "fresh_until": None, "basis": None}
+            for person_id in listed])
+        found = session.execute(
+            select(PersonStatus.person_id, *(getattr(PersonStatus, name)
+                                             for name in _COMPARED_COLUMNS))
+            .where(among(session, PersonStatus.person_id, listed))).all()
     for held in list(session.identity_map.values()):
         if isinstance(held, PersonStatus) and held.person_id in holding:
             session.expire(held)
+    return {row[0]: tuple(row[1:]) for row in found}
 
 
 def status_and_live_codes(
@@ -250,33 +296,34 @@ _SAVED = [getattr(PersonStatus, name) for name in SavedStatus._fields]
 _LIVE = [getattr(HealthCode, name) for name in LiveCode._fields]
 
 
-def status_codes_and_query(columns: Sequence[Any], person: Any = None) -> Any:
+def status_codes_and_query(columns: Sequence[Any], person: Any = None) -> Prepared:
     """Return the query of ``status_codes_and``, carrying ``columns`` besides (scalar
     subqueries that other domains give, which may refer to ``PersonStatus.person_id``).
     ``person``: what names the person (a scalar subquery another domain gives), instead
     of the parameter ``person_id``.
 
-    Built once and kept by the caller: the statement's cache key is then worked out once.
+    Built once and kept by the caller: it is compiled once for each kind of database
+    (``kit.db.Prepared``), as it is read on every view of a code.
     """
-    return (select(*_SAVED, *_LIVE, *columns)
-            .select_from(PersonStatus)
-            .outerjoin(HealthCode, and_(HealthCode.person_id == PersonStatus.person_id,
-                                        HealthCode.revoked_at.is_(None),
-                                        HealthCode.valid_until > bindparam("now")))
-            .where(PersonStatus.person_id == (bindparam("person_id") if person is None
-                                              else person))
-            .order_by(HealthCode.issued_at.desc()))
+    return Prepared(select(*_SAVED, *_LIVE, *columns)
+                    .select_from(PersonStatus)
+                    .outerjoin(HealthCode, and_(HealthCode.person_id == PersonStatus.person_id,
+                                                HealthCode.revoked_at.is_(None),
+                                                HealthCode.valid_until > bindparam("now")))
+                    .where(PersonStatus.person_id == (bindparam("person_id") if person is None
+                                                      else person))
+                    .order_by(HealthCode.issued_at.desc()))
 
 
 def status_codes_and(
-    session: Session, query: Any, person_id: uuid.UUID | None, now: datetime, **params: Any
+    session: Session, query: Prepared, person_id: uuid.UUID | None, now: datetime,
+    **params: Any
 ) -> tuple[SavedStatus, list[LiveCode], tuple[Any, ...]] | None:
     """Return the person's saved status, their live codes (as ``live_codes``) and the
     values of the other columns of ``query`` (``status_codes_and_query``), in one query
     of plain rows; None when no status is saved. ``params``: those of the other columns
     (and of ``person``, for a query that names the person so)."""
-    rows = session.connection().execute(
-        query, {"person_id": person_id, "now": now, **params}).all()
+    rows = query.rows(session.connection(), {"person_id": person_id, "now": now, **params})
     if not rows:
         return None
     saved, live = len(_SAVED), len(_LIVE)

@@ -437,9 +437,9 @@ def reevaluate(session: Session, people: list[uuid.UUID], *, now: datetime,
     unique = list(dict.fromkeys(people))
     for start in range(0, len(unique), REEVALUATE_CHUNK):
         chunk = unique[start:start + REEVALUATE_CHUNK]
-        repository.lock_statuses(session, chunk, now)  # each one saved below
+        saved = repository.lock_statuses(session, chunk, now)  # each one saved below
         _results, rows = _evaluated(session, chunk, now, contiguous)
-        _apply(session, rows, now)
+        _apply(session, rows, now, saved)
         colours.update((row["person_id"], row["colour"]) for row in rows)
     return colours
 
@@ -456,8 +456,9 @@ def _status_rows(results: dict[uuid.UUID, Status], now: datetime) -> list[dict[s
             for person_id, result in results.items()]
 
 
-def _apply(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
-    repository.save_statuses(session, rows)
+def _apply(session: Session, rows: list[dict[str, Any]], now: datetime,
+           saved: dict[uuid.UUID, tuple[Any, ...]] | None = None) -> None:
+    repository.save_statuses(session, rows, saved)
     _revoke_many(session, [row["person_id"] for row in rows if row["colour"] == "red"],
                  now=now, reason="turned_red")
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     DateTime,
     Engine,
     MetaData,
@@ -30,20 +32,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import Select
 from sqlalchemy.types import NullType, TypeDecorator
 
 from borderpass.kit.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 __all__ = [
     "among",
     "array_literal",
     "Base",
     "DatabaseBusy",
+    "Prepared",
     "UTCDateTime",
     "engine_for",
     "get_engine",
+    "close_loop_reads",
+    "loop_reads",
     "new_id",
     "ping",
     "session_factory",
@@ -247,6 +256,51 @@ def get_engine(*, read_only: bool = False) -> Engine:
     return _cached_engine(get_settings().database_url, read_only)
 
 
+_LOOP_SESSIONS: dict[str, async_sessionmaker[AsyncSession]] = {}
+
+
+def _loop_sessions(url: str) -> async_sessionmaker[AsyncSession]:
+    found = _LOOP_SESSIONS.get(url)
+    if found is not None:
+        return found
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+    settings = get_settings()
+    size = settings.db_pool_size or settings.threads
+    # Each statement is a read-only transaction of its own (autocommit; the server
+    # refuses writes), set once for each connection rather than on every unit of work.
+    engine = create_async_engine(
+        make_url(url).set(drivername="postgresql+psycopg_async"), pool_size=size,
+        max_overflow=10, pool_timeout=settings.db_pool_timeout,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": "-c default_transaction_read_only=on"})
+    _ping_when_idle(engine.sync_engine)
+    made = _LOOP_SESSIONS[url] = async_sessionmaker(engine, class_=AsyncSession,
+                                                    expire_on_commit=False)
+    return made
+
+
+def loop_reads() -> async_sessionmaker[AsyncSession] | None:
+    """Return sessions for short reads made on the event loop, where the database allows
+    it (PostgreSQL: its driver waits on the loop); None otherwise (SQLite).
+
+    A page read on nearly every visit runs its reads here (``AsyncSession.run_sync``:
+    the service code as it is, each statement awaited on the loop) instead of in a
+    worker thread, sparing the hop to the thread and back, which costs about as much
+    as the reads. Each statement runs on its own, read-only: for reads that need no
+    snapshot in common. Nothing that may wait long (a write, a lock) belongs here.
+    """
+    url = get_settings().database_url
+    return _loop_sessions(url) if url.startswith("postgresql") else None
+
+
+async def close_loop_reads() -> None:
+    """Close the connections of ``loop_reads`` (when the event loop they wait on ends)."""
+    for sessions in _LOOP_SESSIONS.values():
+        await sessions.kw["bind"].dispose()
+
+
 def session_factory(engine: Engine | None = None, *,
                     read_only: bool = False) -> sessionmaker[Session]:
     """Return a session factory bound to ``engine`` (the configured one by default)."""
@@ -333,6 +387,97 @@ def array_literal(values: Sequence[Any]) -> str:
                 text_value = text_value.replace("\\", "\\\\").replace('"', '\\"')
             parts.append(f'"{text_value}"')
     return "{" + ",".join(parts) + "}"
+
+
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A statement as one database's driver takes it."""
+
+    sql: str
+    names: tuple[str, ...]
+    """The parameters in the order the SQL names them (once each for named parameters)."""
+    positional: bool
+    fixed: dict[str, Any]
+    """The values the statement holds itself (literals bound when it was built)."""
+    binds: dict[str, _Processor]
+    results: tuple[_Processor, ...]
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        values = {**self.fixed, **params}
+        done = [values[name] if (process := self.binds[name]) is None else process(values[name])
+                for name in self.names]
+        return tuple(done) if self.positional else dict(zip(self.names, done, strict=True))
+
+    def row(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(value if process is None or value is None else process(value)
+                     for process, value in zip(self.results, values, strict=True))
+
+
+class Prepared:
+    """A read statement compiled once for each kind of database and run on the driver's
+    own cursor: for the few reads made on nearly every request.
+
+    For a short read by key, SQLAlchemy's way of running a statement (its cache of
+    compiled statements, an execution context, a result with its metadata) costs a few
+    times what the driver and the database do. Here the statement is compiled once, its
+    parameters and values converted by their columns' types as SQLAlchemy converts them,
+    and a failure of the driver raised as SQLAlchemy raises it (a lost connection is
+    dropped from the pool). While anything listens to the connection's statements
+    (``before_cursor_execute``), the statement runs through SQLAlchemy so that it is seen.
+    """
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._forms: dict[tuple[str, str], _Form] = {}
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement with ``params`` on ``connection``; return its rows as tuples."""
+        if connection.dispatch.before_cursor_execute:
+            return [tuple(row) for row in connection.execute(self.statement, dict(params))]
+        dialect = connection.dialect
+        form = self._form(dialect)
+        arguments = form.arguments(params)
+        pooled = connection.connection
+        cursor = pooled.cursor()
+        try:
+            cursor.execute(form.sql, arguments)
+            fetched = cursor.fetchall()
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            # Without its parameters: they name sessions and tokens.
+            raise DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, connection_invalidated=lost,
+                                      dialect=dialect) from error
+        finally:
+            cursor.close()
+        return [form.row(values) for values in fetched]
+
+    def _form(self, dialect: Dialect) -> _Form:
+        key = (dialect.name, dialect.driver)
+        form = self._forms.get(key)
+        if form is None:
+            compiled = self.statement.compile(dialect=dialect)
+            named = {name: bind for bind, name in compiled.bind_names.items()}
+            # Names the driver cannot take as they are, or lists expanded when run.
+            if compiled.escaped_bind_names or any(bind.expanding for bind in named.values()):
+                raise ValueError("a prepared statement takes plain, single parameters")
+            positional = bool(compiled.positional)
+            names = tuple(compiled.positiontup or ()) if positional else tuple(named)
+            form = _Form(
+                compiled.string, names, positional,
+                {name: bind.effective_value for name, bind in named.items()
+                 if not bind.required},
+                {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                 for name, bind in named.items()},
+                tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in self.statement.selected_columns))
+            self._forms[key] = form
+        return form
 
 
 def ping(session: Session) -> None:

@@ -11,22 +11,26 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from starlette.datastructures import State
 
 from borderpass.kit.clock import utcnow
 from borderpass.kit.config import get_settings
-from borderpass.kit.db import session_factory, unit_of_work
+from borderpass.kit.db import loop_reads, session_factory, unit_of_work
 from borderpass.kit.errors import InvalidInput, Unauthorised
 from borderpass.kit.i18n import _, normalise_locale
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 __all__ = [
     "Body", "ClientAddress", "DbSession", "Now", "UnstorableText", "Writer", "bearer_token",
-    "client_address", "get_now", "get_session", "read_unit", "refuse",
-    "refuse_unstorable_text", "request_body", "request_locale", "write_unit",
+    "WriteInRead", "client_address", "get_now", "get_session", "loop_reads_of", "read_unit",
+    "refuse", "refuse_unstorable_text", "request_body", "request_locale", "write_unit",
 ]
 
 
@@ -40,15 +44,32 @@ def get_factory(request: Request, *, read_only: bool = False) -> sessionmaker[Se
     transaction).
     """
     state = request.app.state
-    factory: sessionmaker[Session] | None = getattr(state, "session_factory", None)
+    factory: sessionmaker[Session] | None = _state_value(state, "session_factory")
     if factory is not None:
         return factory
     name = "read_factory" if read_only else "write_factory"
-    factory = getattr(state, name, None)
+    factory = _state_value(state, name)
     if factory is None:
         factory = session_factory(read_only=read_only)
         setattr(state, name, factory)
     return factory
+
+
+def _state_value(state: State, name: str) -> Any:
+    """Return a value the app keeps in its state, or None: read from the dict Starlette's
+    ``State`` keeps, since asking the state for a name it lacks raises (and formats a
+    message), on nearly every request."""
+    kept: dict[str, Any] = vars(state).get("_state", {})
+    return kept.get(name)
+
+
+def loop_reads_of(request: Request) -> async_sessionmaker[AsyncSession] | None:
+    """Return sessions for short reads on the event loop (``kit.db.loop_reads``), or None
+    where there are none: on SQLite, and where tests give the app a session factory of
+    their own (reads must see the test's transaction)."""
+    if _state_value(request.app.state, "session_factory") is not None:
+        return None
+    return loop_reads()
 
 
 def refuse(request: Request) -> None:
@@ -135,7 +156,7 @@ def write_unit(request: Request) -> Iterator[Session]:
 
 async def get_now(request: Request) -> datetime:
     """Return the current instant; tests may pin the app's clock."""
-    clock = getattr(request.app.state, "clock", None)
+    clock = _state_value(request.app.state, "clock")
     return clock() if clock is not None else utcnow()
 
 

@@ -336,7 +336,9 @@ def render_kept(request: Request, template: str, key: Hashable | None,
         return render(request, template, **context())
     held = hashlib.sha256(json.dumps(
         [session.current_id, dict(session)], sort_keys=True, default=str).encode()).digest()
-    full = (template, key, page_locale(request), request.url.path, request.url.query, held)
+    # The address as the scope holds it: building ``request.url`` costs more than the rest.
+    full = (template, key, page_locale(request), request.scope["path"],
+            request.scope.get("query_string", b""), held)
     body = _RENDERED.get(full)
     if body is None:
         response = render(request, template, **context())

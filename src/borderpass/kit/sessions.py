@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from borderpass.kit import jobs
-from borderpass.kit.db import Base, UTCDateTime, unit_of_work
+from borderpass.kit.db import Base, Prepared, UTCDateTime, unit_of_work
 from borderpass.kit.http import get_factory, get_now
 from borderpass.kit.logging import get_logger
 from borderpass.kit.signing import SigningError
@@ -114,8 +114,9 @@ class SessionData(dict[str, Any]):
 
 
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-_LOAD = select(WebSession.data_sealed, WebSession.expires_at).where(
-    WebSession.id_hash == bindparam("id_hash"), WebSession.expires_at > bindparam("now"))
+# Read for nearly every page: compiled once, run on the driver's cursor.
+_LOAD = Prepared(select(WebSession.data_sealed, WebSession.expires_at).where(
+    WebSession.id_hash == bindparam("id_hash"), WebSession.expires_at > bindparam("now")))
 
 
 def _load(factory: Any, session_id: str, now: datetime) -> tuple[dict[str, Any], datetime | None]:
@@ -132,14 +133,15 @@ def _load(factory: Any, session_id: str, now: datetime) -> tuple[dict[str, Any],
 def _read(connection: Connection, session_id: str,
           now: datetime) -> tuple[dict[str, Any], datetime | None]:
     # On the connection: a plain row, none of the ORM's bookkeeping.
-    row = connection.execute(_LOAD, {"id_hash": _hash(session_id), "now": now}).first()
-    if row is None:
+    rows = _LOAD.rows(connection, {"id_hash": _hash(session_id), "now": now})
+    if not rows:
         return {}, None
+    sealed, expires_at = rows[0]
     try:
-        data = json.loads(open_text(_SEALED_AS, row.data_sealed))
+        data = json.loads(open_text(_SEALED_AS, sealed))
     except (SigningError, ValueError):
         return {}, None
-    return (data if isinstance(data, dict) else {}), row.expires_at
+    return (data if isinstance(data, dict) else {}), expires_at
 
 
 def load_session(request: Request, db: Session, now: datetime) -> None:

@@ -29,12 +29,12 @@ from borderpass.rules.certlogic import (
     _DateTime,
     _parse_date_time,
 )
-from borderpass.rules.compiler import Compiled, compile_expression
+from borderpass.rules.compiler import Compiled, _var, compile_expression
 
 if TYPE_CHECKING:
     from borderpass.rules.ruleset import Rule
 
-__all__ = ["CLOCK", "ClockPlan", "ClockTest", "clock_plan"]
+__all__ = ["CLOCK", "ClockPlan", "ClockTest", "clock_plan", "in_utc"]
 
 CLOCK = "external.validationClock"
 _MS = timedelta(milliseconds=1)
@@ -52,6 +52,16 @@ _LATER_BY = {
     ("left", "not-after"): 1, ("right", "before"): 1, ("right", "not-before"): 1,
     ("right", "after"): 0, ("right", "not-after"): 0,
 }
+
+
+def in_utc(value: datetime) -> datetime:
+    """Return the same instant in UTC (as it is when UTC cannot hold it). The instants a
+    status is judged at are in UTC, and two datetimes of one time zone compare much faster
+    than two of different zones, which are both asked for their offsets."""
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return value
 
 
 class _Opaque(Exception):
@@ -273,7 +283,8 @@ def _text_of(operand: Any) -> Compiled | None:
     if isinstance(operand, dict) and len(operand) == 1 and "plusTime" in operand:
         inner = operand["plusTime"][0]
         if isinstance(inner, dict) and len(inner) == 1 and "var" in inner:
-            return compile_expression(inner)
+            compile_expression(inner)  # validates it
+            return _var(inner["var"])  # a read, which cannot raise: no wrapper needed
     return None
 
 
@@ -340,7 +351,7 @@ def clock_plan(rules: Sequence[Rule]) -> ClockPlan | None:
     edges: dict[datetime, int] = {}
     for index, rule in enumerate(rules):
         bit = 1 << index
-        instants = {rule.valid_from, rule.valid_to, _FOUR_DIGIT_YEARS}
+        instants = {in_utc(rule.valid_from), in_utc(rule.valid_to), _FOUR_DIGIT_YEARS}
         try:
             _walk(rule.logic, bit, tests)
             _range_edges(rule.logic, instants)

@@ -15,7 +15,8 @@ from borderpass.kit.decoding import load_json as strict_json
 from borderpass.kit.errors import InvalidInput
 from borderpass.kit.i18n import _
 from borderpass.rules.certlogic import MAX_DEPTH, validate
-from borderpass.rules.changes import ClockPlan, clock_plan
+from borderpass.rules.changes import ClockPlan, clock_plan, in_utc
+from borderpass.rules.codegen import FailingRules, compile_failing
 from borderpass.rules.compiler import Compiled, compile_expression
 from borderpass.rules.schemas import LANGUAGES, RuleSetDocument
 
@@ -83,7 +84,12 @@ class RuleSet:
     """Where a rule comes into or goes out of force."""
     checks: tuple[tuple[int, datetime, datetime, Compiled], ...] = field(
         init=False, compare=False, repr=False)
-    """Each rule's bit, validity and compiled logic, as evaluation walks them."""
+    """Each rule's bit, validity (in UTC) and compiled logic."""
+    failing: FailingRules = field(init=False, compare=False, repr=False)
+    """Every rule as one function written out as Python source (:mod:`codegen`): which of
+    the rules asked for fail at an instant; what walking ``checks`` gives, in less time."""
+    everyone: int = field(init=False, compare=False, repr=False)
+    """The bits of all the rules."""
     clock: ClockPlan | None = field(init=False, compare=False, repr=False)
     """Where each rule may change as the clock moves (None: try every candidate instant)."""
     deltas: tuple[timedelta, ...] = field(init=False, compare=False, repr=False)
@@ -91,10 +97,14 @@ class RuleSet:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "edges", tuple(sorted(
-            {edge for rule in self.rules for edge in (rule.valid_from, rule.valid_to)})))
+            {in_utc(edge) for rule in self.rules for edge in (rule.valid_from, rule.valid_to)})))
         object.__setattr__(self, "checks", tuple(
-            (1 << index, rule.valid_from, rule.valid_to, rule.check)
+            (1 << index, in_utc(rule.valid_from), in_utc(rule.valid_to), rule.check)
             for index, rule in enumerate(self.rules)))
+        object.__setattr__(self, "failing", compile_failing(
+            [(bit, valid_from, valid_to, rule.logic) for (bit, valid_from, valid_to, _check), rule
+             in zip(self.checks, self.rules, strict=True)]))
+        object.__setattr__(self, "everyone", (1 << len(self.rules)) - 1)
         object.__setattr__(self, "clock", clock_plan(self.rules))
         object.__setattr__(self, "deltas", _durations(self.offsets))
 

@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from borderpass.evidence.schemas import PersonFacts
-from borderpass.rules.certlogic import CertLogicError
 from borderpass.rules.ruleset import Rule, RuleSet
 
 __all__ = [
@@ -60,14 +59,27 @@ class Status:
         return tuple(rule.identifier for rule in self.reasons)
 
 
+_TEXTS: dict[datetime, str] = {}
+"""Instants already written: a person's last negative test is also their last of one
+method, and many people share the day of their last dose or an order's instant."""
+
+
 def instant_text(value: datetime | None) -> str | None:
     """Write an instant as CertLogic reads it: UTC, milliseconds, ``Z``."""
     if value is None:
         return None
+    written = _TEXTS.get(value)
+    if written is not None:
+        return written
     utc = value if value.tzinfo is UTC else value.astimezone(UTC)
     if utc.year >= 1000:  # isoformat writes the year in four digits, as strftime does here
-        return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        written = utc.isoformat(timespec="milliseconds")[:-6] + "Z"
+    else:
+        written = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if len(_TEXTS) >= 4096:
+        _TEXTS.clear()
+    _TEXTS[value] = written
+    return written
 
 
 def certlogic_data(facts: PersonFacts) -> dict[str, Any]:
@@ -95,26 +107,13 @@ def certlogic_data(facts: PersonFacts) -> dict[str, Any]:
 
 
 _LAST_CLOCK: list[tuple[datetime, str | None]] = [(FAR_FUTURE, instant_text(FAR_FUTURE))]
-"""The last instant ``_failing_mask`` wrote, and how: mostly the same ``now`` for every
+"""The last instant ``_failing_bits`` wrote, and how: mostly the same ``now`` for every
 person of a batch."""
 
 
 def _failing_mask(rule_set: RuleSet, data: dict[str, Any], at: datetime) -> int:
     """Return the rules failing at ``at`` as a bit mask (bit ``n`` for ``rules[n]``)."""
-    last, written = _LAST_CLOCK[0]
-    if at != last:
-        written = instant_text(at)
-        _LAST_CLOCK[0] = (at, written)
-    data["external"]["validationClock"] = written
-    mask = 0
-    for bit, valid_from, valid_to, check in rule_set.checks:
-        if valid_from <= at < valid_to:
-            try:
-                if check(data) is not True:
-                    mask |= bit
-            except CertLogicError:
-                mask |= bit  # a rule that cannot be decided does not let anyone through
-    return mask
+    return _failing_bits(rule_set, data, at, rule_set.everyone)
 
 
 def _failing(rules: tuple[Rule, ...], mask: int) -> tuple[Rule, ...]:
@@ -221,17 +220,14 @@ def _search(facts: PersonFacts, rule_set: RuleSet, data: dict[str, Any], current
 
 
 def _failing_bits(rule_set: RuleSet, data: dict[str, Any], at: datetime, bits: int) -> int:
-    """Return which of the rules in ``bits`` fail at ``at``."""
-    data["external"]["validationClock"] = instant_text(at)
-    mask = 0
-    for bit, valid_from, valid_to, check in rule_set.checks:
-        if bits & bit and valid_from <= at < valid_to:
-            try:
-                if check(data) is not True:
-                    mask |= bit
-            except CertLogicError:
-                mask |= bit
-    return mask
+    """Return which of the rules in ``bits`` fail at ``at`` (a rule that cannot be decided
+    fails: it does not let anyone through)."""
+    last, written = _LAST_CLOCK[0]
+    if at != last:
+        written = instant_text(at)
+        _LAST_CLOCK[0] = (at, written)
+    data["external"]["validationClock"] = written
+    return rule_set.failing(data, at, bits)
 
 
 def _changes_at(facts: PersonFacts, rule_set: RuleSet, data: dict[str, Any], current: int,

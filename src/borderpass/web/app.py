@@ -31,7 +31,7 @@ from borderpass.identity import api as identity_api
 from borderpass.identity import pages as identity_pages
 from borderpass.kit import jobs, offload
 from borderpass.kit.config import get_settings
-from borderpass.kit.db import DatabaseBusy
+from borderpass.kit.db import DatabaseBusy, close_loop_reads
 from borderpass.kit.errors import BorderpassError, Unauthorised
 from borderpass.kit.http import UnstorableText, refuse_unstorable_text, request_locale
 from borderpass.kit.i18n import _
@@ -194,6 +194,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await close_loop_reads()
         if pool is not None:
             await anyio.to_thread.run_sync(pool.close)
         if runner is not None:

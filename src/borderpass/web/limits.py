@@ -144,7 +144,10 @@ class Admission:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.limit)
         try:
-            await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
+            if self._slots.locked():  # full: wait, at most wait_seconds
+                await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
+            else:  # a free slot is taken at once, without wait_for's task
+                await self._slots.acquire()
         except TimeoutError:
             log.warning("request.queue_full", path=scope.get("path"))
             busy = JSONResponse({"error": {"code": "busy", "message":
