@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from borderpass.identity.models import ApiToken
-from borderpass.kit.db import Prepared, close_loop_reads, loop_reads
+from borderpass.kit.db import Prepared, close_loop_reads, engine_for, loop_reads, session_factory
 from borderpass.kit.http import loop_reads_of
 
 
@@ -26,6 +27,27 @@ def test_there_are_none_on_sqlite_or_beside_a_test_factory(app: Any, engine: Any
     request: Any = Request()
     request.app = app
     assert loop_reads_of(request) is None  # the tests' factory: reads must see the test's
+
+
+def test_an_app_reads_on_the_loop_from_the_database_its_reads_go_to(tmp_path: Any) -> None:
+    class App:
+        state = State()
+
+    class Request:
+        app = App
+
+    request: Any = Request()
+    elsewhere = "postgresql://reader@127.0.0.1:5432/elsewhere"  # never connected to here
+    App.state.read_factory = session_factory(engine_for(elsewhere, read_only=True))
+    reads = loop_reads_of(request)
+    assert reads is not None
+    url = reads.kw["bind"].url
+    assert (url.database, url.username, url.drivername) == (
+        "elsewhere", "reader", "postgresql+psycopg_async")
+    assert loop_reads_of(request) is reads  # made once for the app
+    App.state.loop_reads = None
+    App.state.read_factory = session_factory(engine_for(f"sqlite:///{tmp_path / 'a.db'}"))
+    assert loop_reads_of(request) is None
 
 
 def test_they_read_committed_rows_and_write_nothing(engine: Any) -> None:
@@ -55,7 +77,7 @@ def test_they_read_committed_rows_and_write_nothing(engine: Any) -> None:
                 else:
                     refused = False
         finally:
-            await close_loop_reads()  # its connections wait on this loop only
+            await close_loop_reads(reads)  # its connections wait on this loop only
         return before, refused
 
     before, refused = asyncio.run(run())

@@ -31,7 +31,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import Select
@@ -256,14 +256,24 @@ def get_engine(*, read_only: bool = False) -> Engine:
     return _cached_engine(get_settings().database_url, read_only)
 
 
-_LOOP_SESSIONS: dict[str, async_sessionmaker[AsyncSession]] = {}
+def loop_reads(url: URL | str | None = None) -> async_sessionmaker[AsyncSession] | None:
+    """Return new sessions for short reads made on the event loop, on the database at
+    ``url`` (the configured one by default), where the database allows it (PostgreSQL:
+    its driver waits on the loop); None otherwise (SQLite).
 
+    A page read on nearly every visit runs its reads here (``AsyncSession.run_sync``:
+    the service code as it is, each statement awaited on the loop) instead of in a
+    worker thread, sparing the hop to the thread and back, which costs about as much
+    as the reads. Each statement runs on its own, read-only: for reads that need no
+    snapshot in common. Nothing that may wait long (a write, a lock) belongs here.
+    The connections wait on the loop that opened them: an app keeps its own sessions
+    (``kit.http.loop_reads_of``) and closes them with ``close_loop_reads`` when its loop
+    ends.
+    """
 
-def _loop_sessions(url: str) -> async_sessionmaker[AsyncSession]:
-    found = _LOOP_SESSIONS.get(url)
-    if found is not None:
-        return found
-    from sqlalchemy.engine import make_url
+    found = make_url(url if url is not None else get_settings().database_url)
+    if found.get_backend_name() != "postgresql":
+        return None
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
     settings = get_settings()
@@ -271,34 +281,17 @@ def _loop_sessions(url: str) -> async_sessionmaker[AsyncSession]:
     # Each statement is a read-only transaction of its own (autocommit; the server
     # refuses writes), set once for each connection rather than on every unit of work.
     engine = create_async_engine(
-        make_url(url).set(drivername="postgresql+psycopg_async"), pool_size=size,
+        found.set(drivername="postgresql+psycopg_async"), pool_size=size,
         max_overflow=10, pool_timeout=settings.db_pool_timeout,
         isolation_level="AUTOCOMMIT",
         connect_args={"options": "-c default_transaction_read_only=on"})
     _ping_when_idle(engine.sync_engine)
-    made = _LOOP_SESSIONS[url] = async_sessionmaker(engine, class_=AsyncSession,
-                                                    expire_on_commit=False)
-    return made
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def loop_reads() -> async_sessionmaker[AsyncSession] | None:
-    """Return sessions for short reads made on the event loop, where the database allows
-    it (PostgreSQL: its driver waits on the loop); None otherwise (SQLite).
-
-    A page read on nearly every visit runs its reads here (``AsyncSession.run_sync``:
-    the service code as it is, each statement awaited on the loop) instead of in a
-    worker thread, sparing the hop to the thread and back, which costs about as much
-    as the reads. Each statement runs on its own, read-only: for reads that need no
-    snapshot in common. Nothing that may wait long (a write, a lock) belongs here.
-    """
-    url = get_settings().database_url
-    return _loop_sessions(url) if url.startswith("postgresql") else None
-
-
-async def close_loop_reads() -> None:
-    """Close the connections of ``loop_reads`` (when the event loop they wait on ends)."""
-    for sessions in _LOOP_SESSIONS.values():
-        await sessions.kw["bind"].dispose()
+async def close_loop_reads(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Close the connections of sessions ``loop_reads`` made (on the loop they wait on)."""
+    await sessions.kw["bind"].dispose()
 
 
 def session_factory(engine: Engine | None = None, *,

@@ -20,7 +20,7 @@ from starlette.datastructures import State
 
 from borderpass.kit.clock import utcnow
 from borderpass.kit.config import get_settings
-from borderpass.kit.db import loop_reads, session_factory, unit_of_work
+from borderpass.kit.db import close_loop_reads, loop_reads, session_factory, unit_of_work
 from borderpass.kit.errors import InvalidInput, Unauthorised
 from borderpass.kit.i18n import _, normalise_locale
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Body", "ClientAddress", "DbSession", "Now", "UnstorableText", "Writer", "bearer_token",
-    "WriteInRead", "client_address", "get_now", "get_session", "loop_reads_of", "read_unit",
+    "WriteInRead", "client_address", "close_loop_reads_of", "get_now", "get_session",
+    "loop_reads_of", "read_unit",
     "refuse", "refuse_unstorable_text", "request_body", "request_locale", "write_unit",
 ]
 
@@ -64,12 +65,28 @@ def _state_value(state: State, name: str) -> Any:
 
 
 def loop_reads_of(request: Request) -> async_sessionmaker[AsyncSession] | None:
-    """Return sessions for short reads on the event loop (``kit.db.loop_reads``), or None
-    where there are none: on SQLite, and where tests give the app a session factory of
-    their own (reads must see the test's transaction)."""
-    if _state_value(request.app.state, "session_factory") is not None:
+    """Return the app's sessions for short reads on the event loop (``kit.db.loop_reads``),
+    on the database its reads go to, or None where there are none: on SQLite, and where
+    tests give the app a session factory of their own (reads must see the test's
+    transaction)."""
+    state = request.app.state
+    if _state_value(state, "session_factory") is not None:
         return None
-    return loop_reads()
+    made = _state_value(state, "loop_reads")
+    if made is None:
+        reads = get_factory(request, read_only=True).kw["bind"]
+        made = loop_reads(reads.url) or False  # False: looked for, there are none
+        state.loop_reads = made
+    return made if made is not False else None
+
+
+async def close_loop_reads_of(app: Any) -> None:
+    """Close the connections of the app's loop reads, if it opened any (when its event
+    loop ends)."""
+    made = _state_value(app.state, "loop_reads")
+    if made:
+        app.state.loop_reads = None
+        await close_loop_reads(made)
 
 
 def refuse(request: Request) -> None:

@@ -605,14 +605,15 @@ _HEAP_FROZEN: list[bool] = []
 
 def freeze_heap() -> None:
     """Leave what this process holds now (its code, settings, engine) out of the garbage
-    collector's passes, once per process; a worker calls it when it has loaded what it
-    runs.
+    collector's passes, once per process; a worker or a web process calls it when it has
+    loaded what it runs.
 
     A job that reads many rows (a page of a re-evaluation's people) makes and keeps many
     thousands of objects, which sets off full collections, and a full collection walks
     every object the process holds: with the whole application loaded, that cost over a
-    quarter of re-evaluation's time per person.
-    Frozen, a full collection walks only what was made since. What is garbage now is
+    quarter of re-evaluation's time per person, and in a web process it is a pause of the
+    request that happens to set it off. Frozen, a full collection walks only what was
+    made since. What is garbage now is
     collected first; what is frozen stays for the life of the process, as it would.
     """
     if not _HEAP_FROZEN:

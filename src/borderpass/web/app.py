@@ -31,9 +31,14 @@ from borderpass.identity import api as identity_api
 from borderpass.identity import pages as identity_pages
 from borderpass.kit import jobs, offload
 from borderpass.kit.config import get_settings
-from borderpass.kit.db import DatabaseBusy, close_loop_reads
+from borderpass.kit.db import DatabaseBusy
 from borderpass.kit.errors import BorderpassError, Unauthorised
-from borderpass.kit.http import UnstorableText, refuse_unstorable_text, request_locale
+from borderpass.kit.http import (
+    UnstorableText,
+    close_loop_reads_of,
+    refuse_unstorable_text,
+    request_locale,
+)
 from borderpass.kit.i18n import _
 from borderpass.kit.logging import configure_logging, get_logger
 from borderpass.kit.metrics import RequestMetrics
@@ -191,10 +196,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Long computations (batches) run in worker processes, wired as this one is.
     pool = offload.make_pool(wire)
     app.state.offload = pool
+    # What the process has loaded (the app, its templates, the drivers) stays for its life:
+    # left out of the collector's passes, a full pass walks only what requests made since.
+    jobs.freeze_heap()
     try:
         yield
     finally:
-        await close_loop_reads()
+        await close_loop_reads_of(app)
         if pool is not None:
             await anyio.to_thread.run_sync(pool.close)
         if runner is not None:
