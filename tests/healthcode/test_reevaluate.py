@@ -33,15 +33,23 @@ def _revocations(session: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(CodeRevocation)) or 0)
 
 
+def _tested_negative(session: Any, lab: Any, register_person: Any, numbers: list[str],
+                     now: datetime) -> tuple[Any, list[Any]]:
+    """Register people with these numbers, each tested negative two hours before ``now``;
+    return the laboratory's source and the people."""
+    source, _key = lab
+    people = [register_person(number) for number in numbers]
+    evidence.ingest(session, source.id, "tests", _batch(
+        [(f"N-{number[:-3]}", number, now - 2 * H, "negative") for number in numbers]),
+        "csv", now=now)
+    return source, people
+
+
 def test_many_people_turn_red_together(
     session: Any, now: datetime, register_person: Any, lab: Any
 ) -> None:
-    source, _key = lab
     numbers = [_number(n) for n in range(1, 6)]
-    people = [register_person(number) for number in numbers]
-    evidence.ingest(session, source.id, "tests", _batch(
-        [(f"N-{n}", number, now - 2 * H, "negative") for n, number in enumerate(numbers)]),
-        "csv", now=now)
+    source, people = _tested_negative(session, lab, register_person, numbers, now)
     codes = [healthcode.issue(session, person.id, now=now) for person in people]
     assert {code.colour for code in codes} == {"green"}
     statuses = [session.get(PersonStatus, person.id) for person in people]
@@ -133,12 +141,8 @@ def test_statuses_saved_together_keep_each_row_s_values(
 def test_a_status_evaluated_again_the_same_is_left_as_it_is(
     session: Any, now: datetime, register_person: Any, lab: Any
 ) -> None:
-    source, _key = lab
     numbers = [_number(n) for n in range(31, 34)]
-    people = [register_person(number) for number in numbers]
-    evidence.ingest(session, source.id, "tests", _batch(
-        [(f"S-{n}", number, now - 2 * H, "negative") for n, number in enumerate(numbers)]),
-        "csv", now=now)
+    source, people = _tested_negative(session, lab, register_person, numbers, now)
     ids = [person.id for person in people]
     first = {person_id: session.get(PersonStatus, person_id) for person_id in ids}
     saved = {person_id: (status.colour, status.reasons, status.changes_at, status.evaluated_at,

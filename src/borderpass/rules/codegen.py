@@ -37,11 +37,9 @@ from borderpass.rules.certlogic import (
     _DateTime,
     _describe,
     _is_integer,
-    _offset,
-    _parse_date_time,
     validate,
 )
-from borderpass.rules.compiler import Compiled, _compile, _truthy, _var, _whole_delta
+from borderpass.rules.compiler import Compiled, _compile, _truthy, _var, shifter
 
 __all__ = ["FailingRules", "compile_failing", "compile_source"]
 
@@ -122,29 +120,6 @@ def _comparison(operator: str) -> Callable[[Any, Any], bool]:
     return date_times
 
 
-def _shifter(amount: int, unit: str) -> Callable[[Any], _DateTime]:
-    """``plusTime`` of an evaluated operand, as the compiled ``_plus_time`` does it."""
-    def parse(text: Any) -> _DateTime:
-        if not isinstance(text, str):
-            raise CertLogicError(
-                EVALUATION_ERROR, f'"plusTime" needs a date(-time) string, not {_describe(text)}')
-        return _parse_date_time(text)
-
-    if amount == 0:
-        return parse
-    delta = _whole_delta(amount, unit)
-    if delta is not None:
-        def shift(text: Any) -> _DateTime:
-            value = parse(text)
-            try:
-                return value + delta
-            except OverflowError:
-                return _offset(value, amount, unit)
-
-        return shift
-    return lambda text: _offset(parse(text), amount, unit)
-
-
 _HELPERS: dict[str, Any] = {
     "CertLogicError": CertLogicError, "RecursionError": RecursionError,
     "_and_truth": _and_truth, "_and_last": _and_last, "_negate": _negate,
@@ -195,7 +170,7 @@ class _Writer:
             left, right = (self.expression(operand, inner) for operand in operands)
             return f"{self.name('_o', _comparison(operator))}({left}, {right})"
         if operator == "plusTime":
-            shift = self.name("_p", _shifter(int(operands[1]), operands[2]))
+            shift = self.name("_p", shifter(int(operands[1]), operands[2]))
             return f"{shift}({self.expression(operands[0], inner)})"
         return self.closure(expression)
 

@@ -238,10 +238,14 @@ def _compare(operator: str, operands: list[Any]) -> Compiled:
 
 def _plus_time(_operator: str, operands: list[Any]) -> Compiled:
     operand = _compile(operands[0])
-    amount, unit = int(operands[1]), operands[2]
+    shift = shifter(int(operands[1]), operands[2])
+    return lambda data: shift(operand(data))
 
-    def parse(data: Any) -> _DateTime:
-        text = operand(data)
+
+def shifter(amount: int, unit: str) -> Callable[[Any], _DateTime]:
+    """Return ``plusTime`` of an evaluated operand by ``amount`` ``unit``s: its text read as
+    a date-time and shifted, as the interpreter does it."""
+    def parse(text: Any) -> _DateTime:
         if not isinstance(text, str):
             raise CertLogicError(
                 EVALUATION_ERROR, f'"plusTime" needs a date(-time) string, not {_describe(text)}'
@@ -254,8 +258,8 @@ def _plus_time(_operator: str, operands: list[Any]) -> Compiled:
     delta = _whole_delta(amount, unit)
     if delta is not None:
 
-        def shift(data: Any) -> _DateTime:
-            value = parse(data)
+        def shift(text: Any) -> _DateTime:
+            value = parse(text)
             try:
                 # A whole number of hours keeps UTC and milliseconds, and the type.
                 return value + delta
@@ -263,7 +267,7 @@ def _plus_time(_operator: str, operands: list[Any]) -> Compiled:
                 return _offset(value, amount, unit)  # raises the interpreter's error
 
         return shift
-    return lambda data: _offset(parse(data), amount, unit)
+    return lambda text: _offset(parse(text), amount, unit)
 
 
 def _whole_delta(amount: int, unit: str) -> timedelta | None:
