@@ -179,10 +179,13 @@ def test_a_worker_leaves_what_it_loaded_out_of_the_collector_once(
     monkeypatch.setattr(jobs, "_HEAP_FROZEN", [])
     monkeypatch.setattr(jobs.gc, "collect", lambda: calls.append("collect") or 0)
     monkeypatch.setattr(jobs.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(jobs.gc, "set_threshold",
+                        lambda *young: calls.append(f"young passes after {young[0]:,}"))
     unit = _units(factory)
     with unit() as session:
         run = population.plan(session, now=now, chunk_size=25)
     for _ in range(2):
         population.work(run.id, unit=unit, clock=lambda: now)
-    # Garbage collected first, then everything held frozen: once for the process.
-    assert calls == ["collect", "freeze"]
+    # Garbage collected first, then everything held frozen, and the young passes made
+    # rarer: once for the process.
+    assert calls == ["collect", "freeze", "young passes after 100,000"]

@@ -216,7 +216,7 @@ def work(run_id: uuid.UUID, *, worker: str | None = None, unit: Unit = unit_of_w
     """Take the run's chunks one after another until none is waiting or held; return how
     many this worker did. A chunk whose worker stopped beating is taken again when its
     lease runs out, so this waits for the chunks other workers hold."""
-    jobs.freeze_heap()  # a worker of a run: what it has loaded stays until it ends
+    jobs.freeze_heap(batch=True)  # a worker of a run: what it has loaded stays
     token = worker or worker_name()
     did = 0
     while True:

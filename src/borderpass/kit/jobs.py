@@ -603,7 +603,7 @@ def dead_letters(limit: int = 100) -> list[DeadLetter]:
 _HEAP_FROZEN: list[bool] = []
 
 
-def freeze_heap() -> None:
+def freeze_heap(*, batch: bool = False) -> None:
     """Leave what this process holds now (its code, settings, engine) out of the garbage
     collector's passes, once per process; a worker or a web process calls it when it has
     loaded what it runs.
@@ -613,12 +613,20 @@ def freeze_heap() -> None:
     every object the process holds: with the whole application loaded, that cost over a
     quarter of re-evaluation's time per person, and in a web process it is a pause of the
     request that happens to set it off. Frozen, a full collection walks only what was
-    made since. What is garbage now is
-    collected first; what is frozen stays for the life of the process, as it would.
+    made since. What is garbage now is collected first; what is frozen stays for the life
+    of the process, as it would.
+
+    With ``batch`` (a worker's process, where no one waits on a pause), the young passes
+    also run less often: after 100,000 new objects rather than 700, since a page of
+    people keeps its objects until the page is saved and each pass would walk them again
+    (about 5 % of re-evaluation's time). Reference counting frees nearly everything
+    anyway; the passes are for cycles.
     """
     if not _HEAP_FROZEN:
         gc.collect()
         gc.freeze()
+        if batch:
+            gc.set_threshold(100_000, 50, 100)
         _HEAP_FROZEN.append(True)
 
 
@@ -647,7 +655,7 @@ def _work(threads: int, queues: set[str] | None, stop: threading.Event,
         current.beat()  # jobs of a worker that died are put back now, not by chance
         beater = _Beater(current, max(0.5, get_settings().jobs_worker_timeout_seconds / 4))
         beater.start()
-    freeze_heap()  # the actors and the app are loaded: what follows is the jobs'
+    freeze_heap(batch=True)  # the actors and the app are loaded: what follows is the jobs'
     worker.start()
     log.info("worker.started", pid=os.getpid(), threads=threads,
              queues=sorted(queues or QUEUES), jobs=len(_JOBS))
