@@ -9,6 +9,7 @@ import random
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import cbor2
@@ -160,7 +161,8 @@ def _variants(content: dict[str, Any]) -> Iterator[Any]:
     """The payload with one member, anywhere, gone, added or of another value."""
     odd = [7, 0, -1, 1.0, 2.5, 10**30, True, None, "", "x" * 80, "x" * 81, "\u00c5GE",
            "AB\n", "1.3.0\n", "1.4.0", "1.3.٣", "2021-06-01", "DE", "de", "D1", "DI<CAPRIO",
-           "\U0001f600" * 80, [], {}, [{}], {"fnt": "A"}]
+           "\U0001f600" * 80, [], {}, [{}], {"fnt": "A"}, 2.0, Decimal(2), b"AT",
+           datetime(2021, 6, 1, tzinfo=UTC), cbor2.CBORTag(99, "AT"), {1: "A"}, ["A"]]
     places: list[tuple[dict[str, Any], ...]] = [(content,)]
     if isinstance(content.get("nam"), dict):
         places.append((content, content["nam"]))
@@ -203,11 +205,18 @@ def test_the_quick_schema_check_gives_the_validators_verdict(case: DccCase) -> N
     validator = dcc._validator()
     for changed in [result.content, *_variants(dict(result.content))]:
         version = changed.get("ver")
-        expected = (validator.is_valid(changed) and isinstance(version, str)
-                    and dcc._VERSION.fullmatch(version) is not None)
+        try:
+            valid = validator.is_valid(changed)
+        except ValueError:  # a value JSON cannot hold
+            valid = False
+        expected = valid and isinstance(version, str) and dcc._VERSION.fullmatch(version) is not None
         # The quick check passes only what the validator passes, and the step's verdict
         # is the validator's whichever way it was reached.
-        assert dcc._plainly_valid(changed) is None or expected, changed
+        kind = dcc._plain_kind(changed)
+        assert kind is None or expected, changed
+        if kind is not None:  # the plain form is JSON, of the kind it holds
+            assert json.loads(json.dumps(changed, allow_nan=False)) == changed, changed
+            assert [key for key in ("v", "t", "r") if key in changed] == [kind], changed
         assert (not schema_errors(changed)) == expected, changed
 
 

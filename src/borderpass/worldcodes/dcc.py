@@ -21,7 +21,6 @@ import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -89,111 +88,61 @@ def schema() -> dict[str, Any]:
     return copy
 
 
-# What the schema asks of the members it names, in the plain forms issuers write: ASCII
-# codes and names, whole numbers, one entry, no member the schema does not name (but a
-# test's ``dr``, text). ``_plainly_valid`` holds a payload to these, a stricter check than
-# the schema's (a test checks that it never passes one the schema refuses), and leaves
-# every other payload to the validator, whose code is not then run for each DCC scanned.
-_TEXTS = {"v": itemgetter("tg", "vp", "mp", "ma", "dt", "co", "is", "ci"),
-          "t": itemgetter("tg", "tt", "sc", "tr", "co", "is", "ci"),
-          "r": itemgetter("tg", "fr", "co", "is", "df", "du", "ci")}
-_REQUIRED = {"v": frozenset(("tg", "vp", "mp", "ma", "dn", "sd", "dt", "co", "is", "ci")),
-             "t": frozenset(("tg", "tt", "sc", "tr", "co", "is", "ci")),
-             "r": frozenset(("tg", "fr", "co", "is", "df", "du", "ci"))}
-_ALLOWED = {**_REQUIRED, "t": _REQUIRED["t"] | {"nm", "ma", "tc", "dr"}}
-_TOP = frozenset(("ver", "nam", "dob", "v", "t", "r"))
-_NAMES = frozenset(("fn", "fnt", "gn", "gnt"))
-# The patterns are checked with ``str`` methods, where a regular expression's match costs
-# ten times as much: text made only of the characters given strips to nothing, so
-# ``not text.strip(_UPPER)`` is ``[A-Z]*`` in one call, and ASCII text that ``isdigit``
-# is ``[0-9]+``.
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_UPPER_OR_FILLER = _UPPER + "<"
-_PLAIN_VERSIONS = ("1.0.", "1.1.", "1.2.", "1.3.")  # 1\.[0-3]\.[0-9]+
-_CENTURIES = ("19", "20")
+# The plain form issuers write: what the schema asks, every member one the schema names
+# (a test's ``dr`` too, as text), and JSON values only, so that the decoded payload needs
+# no walk to be shown or turned into facts. ``_plain_kind`` holds a payload to this form
+# with one call of the validator, written in Rust, and leaves any other payload to the
+# whole check (``_jsonable`` then ``schema_errors``): the verdict is the same either way,
+# as the plain form asks more than the schema (a test checks it on every case changed in
+# every member).
+_ENTRIES = {"v": "vaccination_entry", "t": "test_entry", "r": "recovery_entry"}
 
 
-def _plain_birth(birth: str) -> bool:
-    """``(?:(?:19|20)[0-9][0-9](?:-[0-9][0-9]){0,2})?``: nothing, a year, a month or a day.
+def _closed(definition: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A schema that allows only the members ``definition`` names (and ``more``)."""
+    return {"properties": {**dict.fromkeys(definition["properties"], True), **more},
+            "additionalProperties": False}
 
-    ``str.isdigit`` of ASCII text is ``[0-9]+``.
+
+@cache
+def _plain_validator() -> Any:
+    import jsonschema_rs
+
+    schema, definitions = _schema(), _schema()["$defs"]
+    plain = _closed(schema)
+    plain["properties"].update(
+        ver={"pattern": r"^1\.[0-3]\.[0-9]+$"},
+        nam=_closed(definitions["person_name"]),
+        **{kind: {"items": _closed(definitions[name],
+                                   **({"dr": {"type": "string"}} if kind == "t" else {}))}
+           for kind, name in _ENTRIES.items()})
+    return jsonschema_rs.Draft202012Validator({"allOf": [schema, plain]})
+
+
+def _plain_kind(certificate: Any) -> str | None:
+    """Tell whether a payload is in the plain form: its kind (``v``, ``t`` or ``r``) when it is.
+
+    None says nothing: the payload may still be valid, and goes to the whole check.
     """
-    size = len(birth)
-    if size == 0:
-        return True
-    if not birth.isascii() or not birth.startswith(_CENTURIES):
-        return False
-    if size == 10:
-        return (birth[4] == "-" and birth[7] == "-"
-                and (birth[2:4] + birth[5:7] + birth[8:]).isdigit())
-    if size == 7:
-        return birth[4] == "-" and (birth[2:4] + birth[5:]).isdigit()
-    return size == 4 and birth[2:].isdigit()
-
-
-def _plain_entry(entry: Any, kind: str) -> bool:
-    if type(entry) is not dict:
-        return False
-    keys = entry.keys()
-    if kind == "t":
-        if not (keys >= _REQUIRED["t"] and keys <= _ALLOWED["t"]):
-            return False
-    elif keys != _REQUIRED[kind]:  # a vaccination or a recovery has no optional member
-        return False
+    if type(certificate) is not dict:
+        return None
     try:
-        # ``str.join`` takes text only: one call says whether every member is text.
-        "".join(_TEXTS[kind](entry))
-    except TypeError:
-        return False
-    country = entry["co"]
-    if (len(entry["is"]) > 80 or len(entry["ci"]) > 80
-            or not 0 < len(country) <= 10 or country.strip(_UPPER)):  # [A-Z]{1,10}
-        return False
-    if kind == "v":
-        dose, doses = entry["dn"], entry["sd"]
-        return type(dose) is int and type(doses) is int and dose >= 1 and doses >= 1
-    if kind == "t":
-        for key in keys - _REQUIRED["t"]:  # nm, ma, tc, dr
-            value = entry[key]
-            if type(value) is not str or (len(value) > 80 and key in ("nm", "tc")):
-                return False
-    return True
-
-
-def _plainly_valid(certificate: Any) -> str | None:
-    """Tell whether a payload is in the plain form the schema surely accepts: its kind
-    (``v``, ``t`` or ``r``) when it is.
-
-    None says nothing: the payload may still be valid, and goes to the validator.
-    """
-    # Four members of the six named, three of them ``ver``, ``dob`` and ``nam``: exactly
-    # one of ``v``, ``t`` and ``r``. Written out in one function, as the checks run for
-    # every DCC scanned and a call costs as much as one of them.
-    if type(certificate) is not dict or len(certificate) != 4 or not certificate.keys() <= _TOP:
-        return None
-    version, birth, names = certificate.get("ver"), certificate.get("dob"), certificate.get("nam")
-    if (type(version) is not str or not version.startswith(_PLAIN_VERSIONS)
-            or not version.isascii() or not version[4:].isdigit()):
-        return None
-    if type(birth) is not str or (birth and not _plain_birth(birth)):
-        return None
-    if (type(names) is not dict or not names.keys() <= _NAMES
-            or ("fnt" not in names and "gnt" not in names)):
-        return None
-    for key, value in names.items():
-        if (type(value) is not str or len(value) > 80
-                or (key[-1] == "t" and value.strip(_UPPER_OR_FILLER))):  # fnt, gnt: [A-Z<]*
+        # The validator refuses a value JSON cannot hold (bytes, a date, a tag …) with a
+        # ValueError, but takes ``2.0`` and ``Decimal(2)`` for integers: the doses are
+        # held to ``int`` below.
+        if not _plain_validator().is_valid(certificate):
             return None
-    kind = "v" if "v" in certificate else "t" if "t" in certificate else "r"
-    entries = certificate[kind]
-    if type(entries) is list and len(entries) == 1 and _plain_entry(entries[0], kind):
-        return kind
-    return None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if "v" in certificate:  # the schema asks for exactly one of v, t and r
+        entry = certificate["v"][0]
+        return "v" if type(entry["dn"]) is int and type(entry["sd"]) is int else None
+    return "t" if "t" in certificate else "r"
 
 
 def schema_errors(certificate: Any) -> list[str]:
     """Return what keeps a DCC payload (claim -260/1) from its schema; empty when valid."""
-    if _plainly_valid(certificate) is not None:
+    if _plain_kind(certificate) is not None:
         return []
     errors = []
     version = certificate.get("ver") if isinstance(certificate, dict) else None
@@ -283,7 +232,7 @@ def _moment(microseconds: int | None) -> datetime | None:
 
 def _claims(payload: bytes) -> tuple[str | None, int, int, dict[str, Any], str | None]:
     """Read the CWT claims: issuer, issued at and expires at (microseconds since 1970),
-    the certificate (-260/1), and its kind if it is plainly valid (``_plainly_valid``)."""
+    the certificate (-260/1), and its kind if it is in the plain form (``_plain_kind``)."""
     try:
         claims = cbor_decode(payload)
     except SigningError:
@@ -297,9 +246,8 @@ def _claims(payload: bytes) -> tuple[str | None, int, int, dict[str, Any], str |
     if not isinstance(hcert, dict) or not isinstance(hcert.get(1), dict):
         raise _Unreadable("bad_claims")
     certificate = hcert[1]
-    # A plain payload holds only text, whole numbers, lists and maps keyed by text: JSON
-    # already, so one walk over it does for both.
-    plain = _plainly_valid(certificate)
+    # A payload in the plain form is JSON already: only another is walked.
+    plain = _plain_kind(certificate)
     if plain is None:
         certificate = _jsonable(certificate)
     issued, expires = claims.get(CLAIM_IAT), claims.get(CLAIM_EXP)
