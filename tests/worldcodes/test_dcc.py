@@ -209,7 +209,8 @@ def test_the_quick_schema_check_gives_the_validators_verdict(case: DccCase) -> N
             valid = validator.is_valid(changed)
         except ValueError:  # a value JSON cannot hold
             valid = False
-        expected = valid and isinstance(version, str) and dcc._VERSION.fullmatch(version) is not None
+        expected = (valid and isinstance(version, str)
+                    and dcc._VERSION.fullmatch(version) is not None)
         # The quick check passes only what the validator passes, and the step's verdict
         # is the validator's whichever way it was reached.
         kind = dcc._plain_kind(changed)
@@ -222,7 +223,7 @@ def test_the_quick_schema_check_gives_the_validators_verdict(case: DccCase) -> N
 
 def _read(message: bytes) -> Any:
     try:
-        return vars(read_foreign_sign1(message))
+        return read_foreign_sign1(message)._asdict()
     except SigningError as error:
         return ("refused", error.reason)
 

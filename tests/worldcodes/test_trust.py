@@ -118,8 +118,6 @@ def test_an_extended_key_usage_with_no_purpose_allows_every_kind() -> None:
 
 
 def test_an_algorithm_that_does_not_fit_the_key_is_refused() -> None:
-    import dataclasses
-
     from borderpass.kit.signing.foreign import (
         b45decode,
         read_foreign_sign1,
@@ -132,8 +130,8 @@ def test_an_algorithm_that_does_not_fit_the_key_is_refused() -> None:
         message = read_foreign_sign1(zlib.decompress(b45decode(case.text[4:])))
         verify_foreign_sign1(message, case.certificate)
         with pytest.raises(SigningError) as refused:
-            verify_foreign_sign1(dataclasses.replace(message, alg=other), case.certificate)
+            verify_foreign_sign1(message._replace(alg=other), case.certificate)
         assert refused.value.reason == "wrong_key_type"
         with pytest.raises(SigningError) as refused:
-            verify_foreign_sign1(dataclasses.replace(message, alg=-35), case.certificate)
+            verify_foreign_sign1(message._replace(alg=-35), case.certificate)
         assert refused.value.reason == "unsupported_algorithm"
