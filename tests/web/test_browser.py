@@ -9,6 +9,7 @@ Skipped, saying why, when no Chromium is installed (``apt-get install chromium``
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -645,6 +646,12 @@ def test_the_scanner_shows_other_issuers_certificates_in_traditional_chinese(
     (folder / "dcc").mkdir()
     case = next(case for case in dcc_cases() if case.name == "AT/2DCode/raw/1.json")
     (folder / "dcc" / "at.der").write_bytes(base64.b64decode(case.raw["TESTCTX"]["CERTIFICATE"]))
+    # A gateway's list naming another signer by the same key id, read first: the device
+    # tries each signer the key id names (HCERT 3.3.3).
+    (folder / "dcc" / "0-gateway.json").write_text(json.dumps([{
+        "certificateType": "DSC", "kid": base64.b64encode(case.certificate.kid).decode(),
+        "rawData": next(other for other in dcc_cases() if other.name == "SE/2DCode/raw/1.json"
+                        ).raw["TESTCTX"]["CERTIFICATE"]}]))
     photo = tmp_path / "dcc.png"
     photo.write_bytes(base64.b64decode(case.raw["2DCODE"]))
     context = browser.new_context(viewport={"width": 390, "height": 844})
@@ -721,6 +728,11 @@ def test_the_scanner_verifies_other_issuers_certificates_offline(
     cases = {case.name: case for case in dcc_cases()}
     case = cases["AT/2DCode/raw/1.json"]
     (folder / "dcc" / "at.der").write_bytes(base64.b64decode(case.raw["TESTCTX"]["CERTIFICATE"]))
+    # A gateway's list naming another signer by the same key id, read first: the device
+    # tries each signer the key id names (HCERT 3.3.3).
+    (folder / "dcc" / "0-gateway.json").write_text(json.dumps([{
+        "certificateType": "DSC", "kid": base64.b64encode(case.certificate.kid).decode(),
+        "rawData": cases["SE/2DCode/raw/1.json"].raw["TESTCTX"]["CERTIFICATE"]}]))
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         scanner = _scanner_with_lists(context, site, "zh_Hant")

@@ -52,7 +52,7 @@ def test_the_foreign_list_is_signed_by_the_anchor_and_holds_the_trust_material(
 
     trust = foreign_trust()
     [signer] = content["dcc"]["signers"]
-    [certificate] = trust.dcc.signers.values()
+    [(certificate,)] = trust.dcc.signers.values()
     assert base64.b64decode(signer["kid"]) == certificate.kid
     assert base64.b64decode(signer["public_key"]) == certificate.public_key_der
     assert signer["key_type"] == "EC P-256" and signer["country"] == "AT"

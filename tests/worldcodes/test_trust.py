@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,3 +136,57 @@ def test_an_algorithm_that_does_not_fit_the_key_is_refused() -> None:
         with pytest.raises(SigningError) as refused:
             verify_foreign_sign1(message._replace(alg=-35), case.certificate)
         assert refused.value.reason == "unsupported_algorithm"
+
+
+def _entry(der: bytes, kid: bytes | None = None, kind: str = "DSC") -> dict[str, str]:
+    """One certificate of a trust list as the EU gateway lists them."""
+    entry = {"certificateType": kind, "country": "HK",
+             "rawData": base64.b64encode(der).decode("ascii")}
+    if kid is not None:
+        entry["kid"] = base64.b64encode(kid).decode("ascii")
+    return entry
+
+
+def test_trust_lists_in_the_gateways_json_name_each_signer_by_its_kid(
+        pki: dict[str, Any], tmp_path: Path) -> None:
+    kid = Certificate.from_der(pki["dsc"]).kid
+    text = _dcc(pki["dsc_key"], pki["dsc"], VACCINATION)
+    gateway = tmp_path / "gateway.json"
+    # An array, and an entry that is no certificate to use here (an upload certificate).
+    gateway.write_text(json.dumps([_entry(pki["dsc"], kid), _entry(pki["stray"], None, "UPLOAD")]))
+    trust = DccTrust.load([gateway])
+    assert {kid: [c.der for c in found] for kid, found in trust.signers.items()} == {
+        kid: [pki["dsc"]]}
+    assert verify_dcc(text, trust, now=NOW).result == VALID
+    # A national list: its signature on the first line, then {"certificates": [...]}; the
+    # CSCA among the entries is used to check the signers.
+    national = tmp_path / "national.txt"
+    national.write_text(base64.b64encode(b"s" * 70).decode() + "\n" + json.dumps(
+        {"certificates": [_entry(pki["ca"], None, "CSCA"), _entry(pki["dsc"]),
+                          _entry(pki["stray"])]}))
+    listed = DccTrust.load([national])
+    assert list(listed.signers) == [kid] and len(listed.authorities) == 1
+    assert listed.refused == ("CN=Stray DSC,C=HK: not issued by any CSCA given",)
+    for bad in ('[{"kid": "AAAAAAAAAAA="}]', '[{"rawData": "not base64"}]', '{"certs": []}',
+                '[{"rawData": "MAMCAQE="}]', "[1, 2"):
+        gateway.write_text(bad)
+        with pytest.raises(TrustMaterialError) as refused:
+            DccTrust.load([gateway])
+        assert "gateway.json" in str(refused.value), bad
+
+
+def test_every_signer_a_kid_names_is_tried(pki: dict[str, Any]) -> None:
+    """HCERT 3.3.3: a key id is only a truncated hash, so more than one trusted signer may
+    carry it, and each must be tried."""
+    real = Certificate.from_der(pki["dsc"])
+    decoy = Certificate.from_der(pki["stray"])
+    text = _dcc(pki["dsc_key"], pki["dsc"], VACCINATION)
+    both = DccTrust.from_entries([(real.kid, decoy), (real.kid, real), (None, real)])
+    assert [c.der for c in both.signers[real.kid]] == [pki["stray"], pki["dsc"]]
+    found = verify_dcc(text, both, now=NOW)
+    assert (found.result, found.steps["signature"], found.steps["key_usage"]) == (
+        VALID, True, True)
+    # Only the decoy under that key id: the signature does not hold, rather than unknown.
+    alone = verify_dcc(text, DccTrust.from_entries([(real.kid, decoy)]), now=NOW)
+    assert (alone.result, alone.reason, alone.steps["signature"]) == (
+        INVALID, "bad_signature", False)

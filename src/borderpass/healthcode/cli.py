@@ -93,7 +93,8 @@ def verify(
         "--trust-list", help="Our codes: the file from `trust-list export`")] = None,
     certificate: Annotated[list[Path] | None, typer.Option(
         "--certificate", help="EU DCC: a document signer certificate (or the CSCA that "
-                              "issued it), DER, PEM or base64; repeatable")] = None,
+                              "issued it), DER, PEM or base64, or a trust list in the EU "
+                              "gateway's JSON; repeatable")] = None,
     trust_dir: Annotated[Path | None, typer.Option(
         "--trust-dir", help="EU DCC: a folder of such certificate files")] = None,
     issuers: Annotated[Path | None, typer.Option(

@@ -56,7 +56,7 @@ def _signers(trust: DccTrust) -> list[dict[str, Any]]:
         "not_after": iso(signer.not_after),
         "key_usages": sorted(signer.key_usages) if signer.key_usages is not None else None,
         "country": signer.country,
-    } for kid, signer in sorted(trust.signers.items())]
+    } for kid, signers in sorted(trust.signers.items()) for signer in signers]
 
 
 def _issuers(shc: ShcIssuers) -> list[dict[str, Any]]:

@@ -264,25 +264,31 @@ def _claims(payload: bytes) -> tuple[str | None, int, int, dict[str, Any], str |
 
 
 def _signature(message: ForeignSign1, trust: DccTrust) -> tuple[DccSigner | None, str | None]:
-    """Check the signature with the document signer the key id names.
+    """Check the signature with the document signers the key id names, each in turn.
 
-    Returns the signer when the signature holds, else None and why: ``unknown_kid`` (no
-    trusted certificate to check it with) leaves the step not reached, any other reason
-    fails it.
+    Returns the first signer whose key the signature holds for, else None and why:
+    ``unknown_kid`` (no trusted certificate to check it with) leaves the step not reached,
+    any other reason fails it.
     """
     kid, alg = message.kid, message.alg
     if type(kid) is not bytes or len(kid) != 8:
         return None, "bad_kid"
     if type(alg) is not int or alg not in (-7, -37):
         return None, "unsupported_algorithm"
-    signer = trust.checked.get(kid)
-    if signer is None:
+    signers = trust.checked.get(kid)
+    if signers is None:
         return None, _UNKNOWN_KID
-    try:
-        verify_foreign_sign1(message, signer.certificate)
-    except SigningError as error:
-        return None, error.reason
-    return signer, None
+    refusal = None
+    for signer in signers:
+        try:
+            verify_foreign_sign1(message, signer.certificate)
+        except SigningError as error:
+            # A key of the wrong type says less than a signature that does not hold.
+            if refusal is None or refusal == "wrong_key_type":
+                refusal = error.reason
+            continue
+        return signer, None
+    return None, refusal
 
 
 def _expiry(signer: DccSigner, issued: int, expires: int, now: datetime, steps: Steps) -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from borderpass.kit.decoding import DecodeError, load_json
+from borderpass.kit.decoding import DecodeError, b64_decode, load_json
 from borderpass.kit.signing.foreign import (
     Certificate,
     JsonWebKey,
@@ -48,6 +48,7 @@ KEY_USAGE_OIDS = {
 _ANY_KEY_USAGE = frozenset().union(*KEY_USAGE_OIDS.values())
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_SIGNATURE_LINE = re.compile(rb"[A-Za-z0-9+/=_-]{16,}")
 _RID_ENTRY = re.compile(r"([A-Za-z0-9_-]{1,24})(?:\.(\d{1,12}))?")
 
 
@@ -105,52 +106,119 @@ class DccSigner:
 class DccTrust:
     """Document signer certificates by key id; ``refused`` says which were left out and why.
 
-    ``checked`` holds the same signers with what the verifier asks of each worked out
-    when the trust is made, so ``signers`` is not to be changed afterwards.
+    A key id may name more than one certificate: it is only the first 8 bytes of a hash
+    (or what a trust list says), and the HCERT specification (section 3.3.3) asks that
+    every certificate with the code's key id be tried. ``checked`` holds the same signers
+    with what the verifier asks of each worked out when the trust is made, so ``signers``
+    is not to be changed afterwards.
     """
 
-    signers: Mapping[bytes, Certificate] = field(default_factory=dict)
+    signers: Mapping[bytes, tuple[Certificate, ...]] = field(default_factory=dict)
     authorities: tuple[Certificate, ...] = ()
     refused: tuple[str, ...] = ()
-    checked: Mapping[bytes, DccSigner] = field(init=False, repr=False, compare=False)
+    checked: Mapping[bytes, tuple[DccSigner, ...]] = field(init=False, repr=False,
+                                                           compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "checked", {kid: DccSigner.of(certificate)
-                                             for kid, certificate in self.signers.items()})
+        object.__setattr__(self, "checked", {
+            kid: tuple(DccSigner.of(certificate) for certificate in certificates)
+            for kid, certificates in self.signers.items()})
 
     @classmethod
     def from_certificates(cls, certificates: Iterable[Certificate]) -> DccTrust:
-        """Sort certificates into CSCAs and DSCs; with CSCAs, keep only the DSCs they signed."""
+        """Sort certificates into CSCAs and DSCs (each under the key id its hash gives);
+        with CSCAs, keep only the DSCs they signed."""
+        return cls.from_entries((None, certificate) for certificate in certificates)
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[tuple[bytes | None, Certificate]]) -> DccTrust:
+        """Like ``from_certificates``, each DSC under the key id given with it (as a trust
+        list names it) or, when None, the one its hash gives."""
         authorities: list[Certificate] = []
-        signers: list[Certificate] = []
-        for certificate in certificates:
-            (authorities if certificate.is_ca else signers).append(certificate)
-        kept: dict[bytes, Certificate] = {}
+        signers: list[tuple[bytes, Certificate]] = []
+        for kid, certificate in entries:
+            if certificate.is_ca:
+                authorities.append(certificate)
+            else:
+                signers.append((certificate.kid if kid is None else kid, certificate))
+        kept: dict[bytes, list[Certificate]] = {}
         refused = []
-        for signer in signers:
+        for kid, signer in signers:
             if authorities and not any(certificate_issued_by(signer, authority)
                                        for authority in authorities):
                 refused.append(f"{signer.subject}: not issued by any CSCA given")
                 continue
-            kept[signer.kid] = signer
-        return cls(kept, tuple(authorities), tuple(refused))
+            named = kept.setdefault(kid, [])
+            if all(other.der != signer.der for other in named):  # the same one listed twice
+                named.append(signer)
+        return cls({kid: tuple(found) for kid, found in kept.items()}, tuple(authorities),
+                   tuple(refused))
 
     @classmethod
     def load(cls, paths: Iterable[Path]) -> DccTrust:
-        """Read certificate files (DER, PEM or base64), or every file in a folder.
+        """Read certificate files (DER, PEM or base64), trust lists in the EU gateway's
+        JSON (``kid`` and ``rawData`` of each certificate), or every such file in a folder.
 
         Raises:
             TrustMaterialError: a file cannot be read or holds no certificate.
         """
-        certificates: list[Certificate] = []
+        entries: list[tuple[bytes | None, Certificate]] = []
         for path in paths:
             files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
             for file in files:
+                content = _read(file)
                 try:
-                    certificates.extend(load_certificates(_read(file)))
+                    listed = _trust_list(content)
+                    entries.extend(listed if listed is not None else
+                                   ((None, certificate)
+                                    for certificate in load_certificates(content)))
                 except SigningError as error:
                     raise TrustMaterialError("bad_certificate", f"{file}: {error}") from None
-        return cls.from_certificates(certificates)
+        return cls.from_entries(entries)
+
+
+def _trust_list(content: bytes) -> list[tuple[bytes | None, Certificate]] | None:
+    """Read a trust list as the EU gateway gives it, or None when the content is not JSON.
+
+    A JSON array of entries, or an object whose ``certificates`` is one (as some national
+    lists publish it, after a line that holds the list's signature). Each entry holds
+    ``rawData`` (base64 DER) and, optionally, ``kid`` (base64) and ``certificateType``
+    (``DSC`` or ``CSCA``; other entries are not certificates to use here).
+
+    Raises:
+        SigningError: ``bad_certificate`` for a list whose entries cannot be read.
+    """
+    text = content.lstrip()
+    if text[:1] not in (b"[", b"{"):
+        # A signature line first: base64 text, then the list.
+        first, _, rest = text.partition(b"\n")
+        text = rest.lstrip()
+        if text[:1] != b"{" or _SIGNATURE_LINE.fullmatch(first.strip()) is None:
+            return None
+    try:
+        document = load_json(text)
+    except DecodeError as error:
+        raise SigningError("bad_certificate", f"not a trust list: {error.reason}") from None
+    items = document.get("certificates") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise SigningError("bad_certificate", "a trust list without a list of certificates")
+    found: list[tuple[bytes | None, Certificate]] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("rawData"), str):
+            raise SigningError("bad_certificate", "a trust list entry without rawData")
+        if item.get("certificateType", "DSC") not in ("DSC", "CSCA"):
+            continue
+        kid = item.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise SigningError("bad_certificate", "a trust list entry whose kid is not text")
+        try:
+            der = b64_decode(item["rawData"])
+            named = b64_decode(kid) if kid is not None else None
+        except DecodeError as error:
+            raise SigningError("bad_certificate",
+                               f"a trust list entry not in base64: {error.reason}") from None
+        found.append((named, Certificate.from_der(der)))
+    return found
 
 
 @dataclass(frozen=True)

@@ -662,13 +662,15 @@
       return Promise.resolve(null);
     }
     var kid = b64encode(message.kid);
-    var signer = foreign.dcc.signers.filter(function (s) { return s.kid === kid; })[0];
-    if (!signer) {
+    // A key id may name more than one signer (HCERT 3.3.3): each is tried in turn.
+    var named = foreign.dcc.signers.filter(function (s) { return s.kid === kid; });
+    if (!named.length) {
       steps.unknown("unknown_kid");
       return Promise.resolve(null);
     }
-    var ec = signer.key_type.indexOf("EC") === 0;
-    if ((message.alg === -7) !== ec) {
+    var ec = message.alg === -7;
+    var fitting = named.filter(function (s) { return (s.key_type.indexOf("EC") === 0) === ec; });
+    if (!fitting.length) {
       steps.failed("signature", "wrong_key_type");
       return Promise.resolve(null);
     }
@@ -676,9 +678,14 @@
       steps.failed("signature", "bad_signature");
       return Promise.resolve(null);
     }
-    return verifySignature(ec ? "ec" : "rsa", signer.public_key, message.signature,
-      message.toBeSigned).then(function (good) {
-      if (!good) {
+    return fitting.reduce(function (found, signer) {
+      return found.then(function (earlier) {
+        if (earlier) { return earlier; }
+        return verifySignature(ec ? "ec" : "rsa", signer.public_key, message.signature,
+          message.toBeSigned).then(function (good) { return good ? signer : null; });
+      });
+    }, Promise.resolve(null)).then(function (signer) {
+      if (!signer) {
         steps.failed("signature", "bad_signature");
         return null;
       }
