@@ -24,6 +24,10 @@ os.environ.setdefault("BORDERPASS_LOG_LEVEL", "INFO")
 # of the tests' own runs none by itself on the shared test database.
 os.environ["BORDERPASS_EMBEDDED_JOBS"] = "false"
 os.environ.pop("BORDERPASS_REDIS_URL", None)  # a test that wants Redis asks for it
+# Passwords and PINs hashed at scrypt's lowest cost here (2**10, a sixteenth of the
+# default's time): the suite hashes thousands. The servers the tests start as processes
+# (tests/web/served.py) hash at the default cost, as production does.
+os.environ["BORDERPASS_SECRET_HASH_COST"] = "10"
 _OWN_SQLITE = "BORDERPASS_TEST_OWN_SQLITE"
 if not os.environ.get("BORDERPASS_DATABASE_URL") or os.environ.get(_OWN_SQLITE):
     # The embedded database, in this process's own folder (each worker has one).

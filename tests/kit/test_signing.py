@@ -314,12 +314,37 @@ def test_blind_indexes_depend_on_kind_value_and_key() -> None:
 
 def test_passwords_and_pins_hash_and_check() -> None:
     stored = hash_secret("password-123")
-    assert stored.startswith("scrypt$") and "password-123" not in stored
+    assert stored.startswith("scrypt:ln=10$") and "password-123" not in stored
     assert check_secret("password-123", stored)
     assert not check_secret("password-124", stored)
     assert hash_secret("password-123") != stored  # salted
     assert not check_secret("password-123", "bcrypt$00$00")
     assert not check_secret("password-123", "garbage")
+
+
+def test_a_hash_is_checked_at_the_cost_it_was_made_with(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from borderpass.kit.config import get_settings
+
+    # Made at the default cost (2**14), as every stored hash was before it could be set.
+    salt = bytes(range(16))
+    default = "scrypt$" + salt.hex() + "$" + hashlib.scrypt(
+        b"password-123", salt=salt, n=2**14, r=8, p=1).hex()
+    assert check_secret("password-123", default) and not check_secret("password-12", default)
+    monkeypatch.setattr(get_settings(), "secret_hash_cost", 14)
+    made = hash_secret("password-123")
+    assert made.startswith("scrypt$") and check_secret("password-123", made)
+    monkeypatch.setattr(get_settings(), "secret_hash_cost", 11)
+    cheaper = hash_secret("password-123")
+    assert cheaper.startswith("scrypt:ln=11$")
+    assert check_secret("password-123", cheaper) and check_secret("password-123", made)
+    # A cost outside 10 to 17, or not a number, is not checked (nor spent) at all.
+    _, salt_hex, digest_hex = cheaper.split("$")
+    for scheme in ("scrypt:ln=9", "scrypt:ln=18", "scrypt:ln=99999", "scrypt:ln=x",
+                   "scrypt:ln=", "scrypt:ln=\u0661\u0661", "scrypt:ln=+11", "scrypt:11"):
+        assert not check_secret("password-123", f"{scheme}${salt_hex}${digest_hex}"), scheme
 
 
 # --------------------------------------------------------------------------- base45

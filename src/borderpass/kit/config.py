@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     session_hours: int = 12
 
+    # The cost of hashing a password or PIN: scrypt's N is 2**secret_hash_cost. Each step
+    # up doubles the time and memory of a sign-in (14: about 16 MiB and 40-60 ms on one
+    # core). Hashes keep the cost they were made with (kit/signing/_secretbox.py).
+    secret_hash_cost: int = Field(default=14, ge=10, le=17)
+
     registration_minutes: int = 45
     pin_minutes: int = 10
     pin_attempts: int = 5

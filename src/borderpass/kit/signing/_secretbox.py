@@ -66,25 +66,47 @@ def blind_index(kind: str, value: str) -> str:
     return hmac.new(key, kind.encode() + b"\x00" + value.encode(), hashlib.sha256).hexdigest()
 
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# scrypt's cost N is 2**cost (``secret_hash_cost``), with r = 8 and p = 1. A hash made at
+# the default cost is written ``scrypt$<salt>$<digest>``, as every hash was before the cost
+# could be set; at another, ``scrypt:ln=<cost>$<salt>$<digest>``. A hash is checked at the
+# cost it was made with, so changing the setting leaves stored hashes usable.
+_SCRYPT_R, _SCRYPT_P = 8, 1
+_DEFAULT_COST = 14
+_COSTS = range(10, 18)
+_MAXMEM = 128 * _SCRYPT_R * 2 ** _COSTS[-1] + 2**20  # what the highest cost needs
+
+
+def _scrypt(secret: str, salt: bytes, cost: int) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, n=2 ** cost, r=_SCRYPT_R, p=_SCRYPT_P,
+                          maxmem=_MAXMEM)
 
 
 def hash_secret(secret: str) -> str:
-    """Hash a password or PIN with scrypt and a random salt."""
+    """Hash a password or PIN with scrypt, at the configured cost, and a random salt."""
+    cost = get_settings().secret_hash_cost
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    scheme = "scrypt" if cost == _DEFAULT_COST else f"scrypt:ln={cost}"
+    return f"{scheme}${salt.hex()}${_scrypt(secret, salt, cost).hex()}"
+
+
+def _stored_cost(scheme: str) -> int | None:
+    if scheme == "scrypt":
+        return _DEFAULT_COST
+    written = scheme.removeprefix("scrypt:ln=")
+    if written == scheme or not written.isascii() or not written.isdigit():
+        return None
+    cost = int(written)
+    return cost if cost in _COSTS else None
 
 
 def check_secret(secret: str, stored: str) -> bool:
     """Tell whether ``secret`` matches what ``hash_secret`` stored, in constant time."""
     try:
         scheme, salt_hex, digest_hex = stored.split("$")
+        salt, digest = bytes.fromhex(salt_hex), bytes.fromhex(digest_hex)
     except ValueError:
         return False
-    if scheme != "scrypt":
+    cost = _stored_cost(scheme)
+    if cost is None:
         return False
-    digest = hashlib.scrypt(
-        secret.encode(), salt=bytes.fromhex(salt_hex), n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P
-    )
-    return hmac.compare_digest(digest, bytes.fromhex(digest_hex))
+    return hmac.compare_digest(_scrypt(secret, salt, cost), digest)
