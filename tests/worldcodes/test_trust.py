@@ -190,3 +190,12 @@ def test_every_signer_a_kid_names_is_tried(pki: dict[str, Any]) -> None:
     alone = verify_dcc(text, DccTrust.from_entries([(real.kid, decoy)]), now=NOW)
     assert (alone.result, alone.reason, alone.steps["signature"]) == (
         INVALID, "bad_signature", False)
+
+
+def test_a_trust_file_past_16_mib_is_refused_unread(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as file:
+        file.truncate(16 * 1024 * 1024 + 1)  # sparse: nothing is written
+    with pytest.raises(TrustMaterialError) as refused:
+        DccTrust.load([huge])
+    assert refused.value.reason == "trust_file_too_large" and "huge.json" in str(refused.value)

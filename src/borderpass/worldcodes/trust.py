@@ -38,7 +38,8 @@ __all__ = [
     "TrustMaterialError",
 ]
 
-_MAX_FILE = 1024 * 1024
+# A whole gateway's list of document signers (some thousands) fits well within this.
+_MAX_FILE = 16 * 1024 * 1024
 # HCERT specification A.4; the deployed document signers (and the official test data)
 # spell them with an extra ".0" after the enterprise arc, so both spellings are read.
 KEY_USAGE_OIDS = {
@@ -63,7 +64,7 @@ class TrustMaterialError(Exception):
 def _read(path: Path) -> bytes:
     try:
         if path.stat().st_size > _MAX_FILE:
-            raise TrustMaterialError("trust_file_too_large", f"{path}: larger than 1 MiB")
+            raise TrustMaterialError("trust_file_too_large", f"{path}: larger than 16 MiB")
         return path.read_bytes()
     except OSError as error:
         raise TrustMaterialError("trust_file_unreadable", f"{path}: {error.strerror}") from None
