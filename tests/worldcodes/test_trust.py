@@ -153,7 +153,8 @@ def test_trust_lists_in_the_gateways_json_name_each_signer_by_its_kid(
     text = _dcc(pki["dsc_key"], pki["dsc"], VACCINATION)
     gateway = tmp_path / "gateway.json"
     # An array, and an entry that is no certificate to use here (an upload certificate).
-    gateway.write_text(json.dumps([_entry(pki["dsc"], kid), _entry(pki["stray"], None, "UPLOAD")]))
+    gateway.write_bytes(b"\xef\xbb\xbf" + json.dumps(  # with a byte order mark, as some write it
+        [_entry(pki["dsc"], kid), _entry(pki["stray"], None, "UPLOAD")]).encode())
     trust = DccTrust.load([gateway])
     assert {kid: [c.der for c in found] for kid, found in trust.signers.items()} == {
         kid: [pki["dsc"]]}

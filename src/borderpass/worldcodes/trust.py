@@ -189,7 +189,7 @@ def _trust_list(content: bytes) -> list[tuple[bytes | None, Certificate]] | None
     Raises:
         SigningError: ``bad_certificate`` for a list whose entries cannot be read.
     """
-    text = content.lstrip()
+    text = content.removeprefix(b"\xef\xbb\xbf").lstrip()  # a byte order mark some editors write
     if text[:1] not in (b"[", b"{"):
         # A signature line first: base64 text, then the list.
         first, _, rest = text.partition(b"\n")
