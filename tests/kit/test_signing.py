@@ -14,6 +14,7 @@ import base45
 import cbor2
 import cwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -48,6 +49,7 @@ from borderpass.kit.signing import (
 # few malformed messages are made with the COSE internals.
 from borderpass.kit.signing._base45 import b45decode, b45encode
 from borderpass.kit.signing._cose import cbor_encode, sign1
+from borderpass.kit.signing._native import ecdsa_der
 
 PREFIX = "TEST1:"
 CLAIMS = {1: "HK", 4: 1_800_000_000, 7: b"\x01" * 16, -65537: {"v": 1, "c": "green"}}
@@ -357,7 +359,8 @@ def test_base45_round_trip_matches_reference(data: bytes) -> None:
 
 
 @given(st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", max_size=60)
-       | st.sampled_from([":::", "GGW", "ZZ", "0", ":::00", "FGW", "FGV", "é", "abc"]))
+       | st.sampled_from([":::", "GGW", "ZZ", "0", ":::00", "FGW", "FGV", "é", "abc", "\x00",
+                          "\xff\xff\xff", "A\u4e2dB", "00\U0001f600", ""]))
 def test_base45_decoder_agrees_with_reference_on_any_text(text: str) -> None:
     try:
         expected: bytes | None = base45.b45decode(text)
@@ -369,6 +372,31 @@ def test_base45_decoder_agrees_with_reference_on_any_text(text: str) -> None:
         assert error.reason == "bad_base45"
         ours = None
     assert ours == expected
+
+
+def test_base45_decodes_long_text_and_refuses_a_bad_group_anywhere_in_it() -> None:
+    data = bytes(range(256)) * 80 + b"\x01"  # 20,481 bytes: every value, an odd length
+    text = b45encode(data)
+    assert b45decode(text) == data == base45.b45decode(text)
+    for at in (0, len(text) // 2 - len(text) // 2 % 3, len(text) - 5):
+        spoilt = text[:at] + ":::" + text[at + 3:]  # 45^3 - 1 is past two bytes
+        with pytest.raises(SigningError):
+            b45decode(spoilt)
+    with pytest.raises(SigningError):
+        b45decode(text[:-2] + "::")  # a last pair past one byte
+
+
+@given(st.integers(0, 2**256 - 1), st.integers(0, 2**256 - 1)
+       | st.sampled_from([0, 1, 2**255, 2**248 - 1, 2**256 - 1, 0x80]))
+def test_an_es256_signature_is_made_der_as_cryptography_makes_it(r: int, s: int) -> None:
+    raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    assert ecdsa_der(raw) == encode_dss_signature(r, s)
+
+
+def test_only_a_64_byte_signature_is_made_der() -> None:
+    for wrong in (b"", bytes(63), bytes(65)):
+        with pytest.raises(ValueError, match="64 bytes"):
+            ecdsa_der(wrong)
 
 
 def test_a_key_rotated_by_another_process_is_current_at_once(tmp_path: Path) -> None:

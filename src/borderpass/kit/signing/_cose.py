@@ -24,13 +24,11 @@ import cbor2
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from borderpass.kit.decoding import DecodeError, b64_decode
 from borderpass.kit.signing._error import SigningError
+from borderpass.kit.signing._native import cbor_plain, ecdsa_der
 
 __all__ = [
     "SignedCode",
@@ -187,9 +185,7 @@ def es256_verify(key: VerifyKey, data: bytes, signature: bytes) -> bool:
     """Tell whether a 64-byte ``r || s`` is a valid ES256 signature of ``data``."""
     if len(signature) != 64:
         return False
-    der = encode_dss_signature(
-        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-    )
+    der = ecdsa_der(signature)
     try:
         key._key.verify(der, data, _ECDSA_SHA256)
     except InvalidSignature:
@@ -241,6 +237,23 @@ def cbor_decode(data: bytes, *, canonical: bool = False) -> Any:
     """
     if not isinstance(data, bytes):
         raise SigningError("bad_cbor", "not bytes")
+    # The plain form issuers write, decoded in C without a decoder object; anything else
+    # (NotImplemented) is cbor2's, which decodes the plain form the same (a test checks).
+    item = cbor_plain(data)
+    if item is NotImplemented:
+        item = _decoded(data)
+    if canonical:
+        try:
+            again = cbor_encode(item)
+        except Exception as error:  # a value with no deterministic encoding (a cycle ...)
+            raise SigningError("bad_cbor", "not in deterministic encoding") from error
+        if again != data:
+            raise SigningError("bad_cbor", "not in deterministic encoding")
+    return item
+
+
+def _decoded(data: bytes) -> Any:
+    """Decode exactly one CBOR item with cbor2 (``cbor_decode``)."""
     # The decoder reads the bytes in one piece rather than item by item (about twice as
     # fast). The piece is all but the last byte, which is read only if the item needs it:
     # the stream's position then says whether bytes follow the item, without the
@@ -263,13 +276,6 @@ def cbor_decode(data: bytes, *, canonical: bool = False) -> Any:
             pass
         else:
             raise SigningError("bad_cbor", "bytes follow the CBOR item")
-    if canonical:
-        try:
-            again = cbor_encode(item)
-        except Exception as error:  # a value with no deterministic encoding (a cycle ...)
-            raise SigningError("bad_cbor", "not in deterministic encoding") from error
-        if again != data:
-            raise SigningError("bad_cbor", "not in deterministic encoding")
     return item
 
 

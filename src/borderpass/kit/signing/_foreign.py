@@ -27,11 +27,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from borderpass.kit.decoding import DecodeError, b64url_decode, b64url_encode
 from borderpass.kit.signing._cose import cbor_decode
 from borderpass.kit.signing._error import SigningError
+from borderpass.kit.signing._native import ecdsa_der
 
 __all__ = [
     "Certificate",
@@ -447,9 +447,7 @@ def verify_foreign_sign1(message: ForeignSign1, certificate: Certificate) -> Non
             signature = message.signature
             if len(signature) != 64:
                 raise SigningError("bad_signature", "an ES256 signature is 64 bytes")
-            key.verify(encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                                            int.from_bytes(signature[32:], "big")),
-                       message.to_be_signed, _ECDSA_SHA256)
+            key.verify(ecdsa_der(signature), message.to_be_signed, _ECDSA_SHA256)
         else:
             rsa_key = certificate._rsa_key
             if rsa_key is None:
@@ -513,8 +511,7 @@ def verify_jws_es256(signing_input: bytes, signature: bytes, key: JsonWebKey) ->
     """Tell whether a 64-byte ``r || s`` is a valid ES256 signature of a JWS signing input."""
     if len(signature) != 64:
         return False
-    der = encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                               int.from_bytes(signature[32:], "big"))
+    der = ecdsa_der(signature)
     try:
         key._key.verify(der, signing_input, _ECDSA_SHA256)
     except InvalidSignature:

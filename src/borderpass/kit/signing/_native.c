@@ -1,0 +1,347 @@
+/*
+ * The byte-level steps of reading a health certificate that cost most in Python, in C:
+ * Base45 (RFC 9285) decoding; an ES256 signature's r || s made the DER ECDSA-Sig-Value
+ * that OpenSSL checks (RFC 5480 section 2.2, X9.62); and the plain CBOR that issuers
+ * write (RFC 8949: definite lengths, integers, text, bytes, arrays, maps keyed by
+ * integers or text, true, false and null) decoded without making a decoder object.
+ *
+ * The tests hold each to a reference: Base45 to the ``base45`` package (the same bytes,
+ * the same texts refused), the DER signature to cryptography's encode_dss_signature, on
+ * every case and on random input, and the plain CBOR to cbor2: what it decodes, cbor2
+ * decodes the same, and what it declines (anything else, and anything malformed) goes
+ * to cbor2. Nothing here keeps state between calls.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* The value of each Base45 character, 0xFF for a byte outside the alphabet. */
+static unsigned char b45_value[256];
+
+static void
+b45_table(void)
+{
+    static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    memset(b45_value, 0xFF, sizeof b45_value);
+    for (int index = 0; alphabet[index]; index++) {
+        b45_value[(unsigned char)alphabet[index]] = (unsigned char)index;
+    }
+}
+
+PyDoc_STRVAR(b45decode_doc,
+"b45decode(text, /)\n--\n\n"
+"Decode Base45 text to bytes.\n\n"
+"Raises ValueError for text that is not ASCII, holds a character outside the alphabet,\n"
+"has a length of 1 modulo 3, or holds a group whose value exceeds its bytes.");
+
+static PyObject *
+b45decode(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "b45decode() takes a str");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(text)) {
+        PyErr_SetString(PyExc_ValueError, "not Base45: a character outside ASCII");
+        return NULL;
+    }
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    const unsigned char *in = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t groups = size / 3, tail = size % 3;
+    if (tail == 1) {
+        PyErr_SetString(PyExc_ValueError, "not Base45: a length of 1 modulo 3");
+        return NULL;
+    }
+    PyObject *decoded = PyBytes_FromStringAndSize(NULL, 2 * groups + (tail == 2));
+    if (decoded == NULL) {
+        return NULL;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(decoded);
+    for (Py_ssize_t group = 0; group < groups; group++, in += 3, out += 2) {
+        unsigned int c = b45_value[in[0]], d = b45_value[in[1]], e = b45_value[in[2]];
+        unsigned int value = c + 45 * d + 2025 * e;
+        if ((c | d | e) == 0xFF || value > 0xFFFF) {
+            goto refused;
+        }
+        out[0] = (unsigned char)(value >> 8);
+        out[1] = (unsigned char)value;
+    }
+    if (tail == 2) {
+        unsigned int c = b45_value[in[0]], d = b45_value[in[1]];
+        unsigned int value = c + 45 * d;
+        if ((c | d) == 0xFF || value > 0xFF) {
+            goto refused;
+        }
+        out[0] = (unsigned char)value;
+    }
+    return decoded;
+
+refused:
+    Py_DECREF(decoded);
+    PyErr_SetString(PyExc_ValueError, "not Base45: a character or group out of range");
+    return NULL;
+}
+
+/* Write one half of r || s as a DER INTEGER: leading zeros dropped (one kept for zero),
+ * a zero put before a first byte with its high bit set. Returns the bytes written. */
+static Py_ssize_t
+der_integer(const unsigned char *half, Py_ssize_t size, unsigned char *out)
+{
+    Py_ssize_t start = 0;
+    while (start < size - 1 && half[start] == 0) {
+        start++;
+    }
+    Py_ssize_t length = size - start, pad = half[start] & 0x80 ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (unsigned char)(length + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, half + start, (size_t)length);
+    return 2 + pad + length;
+}
+
+PyDoc_STRVAR(ecdsa_der_doc,
+"ecdsa_der(signature, /)\n--\n\n"
+"Return a 64-byte ES256 signature (r || s, big-endian) as a DER ECDSA-Sig-Value.\n\n"
+"Raises ValueError when the signature is not 64 bytes.");
+
+static PyObject *
+ecdsa_der(PyObject *module, PyObject *signature)
+{
+    if (!PyBytes_Check(signature)) {
+        PyErr_SetString(PyExc_TypeError, "ecdsa_der() takes bytes");
+        return NULL;
+    }
+    if (PyBytes_GET_SIZE(signature) != 64) {
+        PyErr_SetString(PyExc_ValueError, "an ES256 signature is 64 bytes");
+        return NULL;
+    }
+    const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(signature);
+    unsigned char out[2 + 2 * 35];
+    Py_ssize_t length = der_integer(raw, 32, out + 2);
+    length += der_integer(raw + 32, 32, out + 2 + length);
+    out[0] = 0x30;
+    out[1] = (unsigned char)length;
+    return PyBytes_FromStringAndSize((const char *)out, 2 + length);
+}
+
+/* -- plain CBOR ------------------------------------------------------------------ */
+
+/* A reader over one item's bytes. ``declined`` is set, with no Python error, for input
+ * outside the plain form or not well formed: cbor2 then reads it and says which. */
+typedef struct {
+    const unsigned char *at, *end;
+    int declined;
+} reader;
+
+#define PLAIN_DEPTH 32
+
+/* Read a head's argument: the major type's value or length. 0 on success. */
+static int
+read_head(reader *r, unsigned int *major, unsigned long long *argument)
+{
+    if (r->at >= r->end) {
+        return -1;
+    }
+    unsigned int first = *r->at++;
+    unsigned int info = first & 0x1F;
+    *major = first >> 5;
+    if (info < 24) {
+        *argument = info;
+        return 0;
+    }
+    if (info > 27) {  /* indefinite lengths and the reserved values */
+        return -1;
+    }
+    size_t size = (size_t)1 << (info - 24);
+    if ((size_t)(r->end - r->at) < size) {
+        return -1;
+    }
+    unsigned long long value = 0;
+    for (size_t index = 0; index < size; index++) {
+        value = value << 8 | r->at[index];
+    }
+    r->at += size;
+    *argument = value;
+    return 0;
+}
+
+static PyObject *read_item(reader *r, int depth);
+
+static PyObject *
+read_map(reader *r, unsigned long long count, int depth)
+{
+    if (count > (unsigned long long)(r->end - r->at) / 2) {  /* two bytes a pair at least */
+        r->declined = 1;
+        return NULL;
+    }
+    PyObject *map = PyDict_New();
+    if (map == NULL) {
+        return NULL;
+    }
+    for (unsigned long long index = 0; index < count; index++) {
+        PyObject *key = read_item(r, depth + 1);
+        if (key == NULL) {
+            goto failed;
+        }
+        if (!PyLong_CheckExact(key) && !PyUnicode_CheckExact(key)) {
+            Py_DECREF(key);
+            r->declined = 1;
+            goto failed;
+        }
+        PyObject *value = read_item(r, depth + 1);
+        if (value == NULL) {
+            Py_DECREF(key);
+            goto failed;
+        }
+        int set = PyDict_SetItem(map, key, value);  /* a later equal key wins, as in cbor2 */
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (set < 0) {
+            goto failed;
+        }
+    }
+    return map;
+
+failed:
+    Py_DECREF(map);
+    return NULL;
+}
+
+static PyObject *
+read_array(reader *r, unsigned long long count, int depth)
+{
+    if (count > (unsigned long long)(r->end - r->at)) {  /* a byte an item at least */
+        r->declined = 1;
+        return NULL;
+    }
+    PyObject *array = PyList_New((Py_ssize_t)count);
+    if (array == NULL) {
+        return NULL;
+    }
+    for (unsigned long long index = 0; index < count; index++) {
+        PyObject *item = read_item(r, depth + 1);
+        if (item == NULL) {
+            Py_DECREF(array);
+            return NULL;
+        }
+        PyList_SET_ITEM(array, (Py_ssize_t)index, item);
+    }
+    return array;
+}
+
+static PyObject *
+read_item(reader *r, int depth)
+{
+    unsigned int major;
+    unsigned long long argument;
+    if (depth > PLAIN_DEPTH || read_head(r, &major, &argument) < 0) {
+        r->declined = 1;
+        return NULL;
+    }
+    switch (major) {
+    case 0:
+        return PyLong_FromUnsignedLongLong(argument);
+    case 1:
+        if (argument > (unsigned long long)LLONG_MAX) {
+            break;
+        }
+        return PyLong_FromLongLong(-1 - (long long)argument);
+    case 2:
+    case 3: {
+        if (argument > (unsigned long long)(r->end - r->at)) {
+            break;
+        }
+        const char *start = (const char *)r->at;
+        r->at += argument;
+        if (major == 2) {
+            return PyBytes_FromStringAndSize(start, (Py_ssize_t)argument);
+        }
+        PyObject *text = PyUnicode_DecodeUTF8(start, (Py_ssize_t)argument, "strict");
+        if (text == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+            PyErr_Clear();
+            r->declined = 1;
+        }
+        return text;
+    }
+    case 4:
+        return read_array(r, argument, depth);
+    case 5:
+        return read_map(r, argument, depth);
+    case 7:
+        if (argument == 20) {
+            Py_RETURN_FALSE;
+        }
+        if (argument == 21) {
+            Py_RETURN_TRUE;
+        }
+        if (argument == 22) {
+            Py_RETURN_NONE;
+        }
+        break;
+    }
+    r->declined = 1;  /* tags, floats, undefined, other simple values */
+    return NULL;
+}
+
+PyDoc_STRVAR(cbor_plain_doc,
+"cbor_plain(data, /)\n--\n\n"
+"Decode bytes that are exactly one CBOR item in the plain form.\n\n"
+"Returns the item as cbor2 decodes it, or NotImplemented for bytes that are not one\n"
+"plain item (tags, floats, indefinite lengths, keys other than integers and text,\n"
+"malformed or trailing bytes ...), which are left to cbor2.");
+
+static PyObject *
+cbor_plain(PyObject *module, PyObject *data)
+{
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "cbor_plain() takes bytes");
+        return NULL;
+    }
+    const unsigned char *start = (const unsigned char *)PyBytes_AS_STRING(data);
+    reader r = {start, start + PyBytes_GET_SIZE(data), 0};
+    PyObject *item = read_item(&r, 0);
+    if (item == NULL) {
+        if (r.declined && !PyErr_Occurred()) {
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        return NULL;
+    }
+    if (r.at != r.end) {
+        Py_DECREF(item);
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    return item;
+}
+
+static PyMethodDef native_methods[] = {
+    {"b45decode", b45decode, METH_O, b45decode_doc},
+    {"ecdsa_der", ecdsa_der, METH_O, ecdsa_der_doc},
+    {"cbor_plain", cbor_plain, METH_O, cbor_plain_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+native_exec(PyObject *module)
+{
+    b45_table();
+    return 0;
+}
+
+static PyModuleDef_Slot native_slots[] = {
+    {Py_mod_exec, native_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "borderpass.kit.signing._native",
+    .m_doc = "Base45, ES256's DER signature and plain CBOR, in C (see _native.c).",
+    .m_size = 0,
+    .m_methods = native_methods,
+    .m_slots = native_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    return PyModuleDef_Init(&native_module);
+}
