@@ -117,6 +117,8 @@ def test_plain_items_read_as_cbor2_reads_them(hex_text: str, expected: Any) -> N
     "c11a5f5e1000",  # a tag
     "f93c00", "fa3fc00000", "fb3ff8000000000000",  # floats
     "f7", "e0", "f820",  # undefined and other simple values
+    "f814", "f815", "f816",  # false, true and null in a two-byte head (not well-formed)
+    "f8f4", "f8f5", "f8f6", "82f8f40b",  # simple values 244 to 246, not false, true, null
     "5f4100ff", "9f01ff", "bf6161 01ff", "7f6161ff",  # indefinite lengths
     "1c", "3d", "5e", "7f", "9e", "be", "fc",  # reserved heads
     "a1f401", "a1f601", "a14101", "a1820102 01",  # keys that are not integers or text

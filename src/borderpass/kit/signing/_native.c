@@ -233,6 +233,7 @@ read_item(reader *r, int depth)
 {
     unsigned int major;
     unsigned long long argument;
+    const unsigned char *head = r->at;
     if (depth > PLAIN_DEPTH || read_head(r, &major, &argument) < 0) {
         r->declined = 1;
         return NULL;
@@ -266,14 +267,13 @@ read_item(reader *r, int depth)
         return read_array(r, argument, depth);
     case 5:
         return read_map(r, argument, depth);
-    case 7:
-        if (argument == 20) {
+    case 7:  /* false, true and null in their one-byte heads only */
+        switch (*head) {
+        case 0xF4:
             Py_RETURN_FALSE;
-        }
-        if (argument == 21) {
+        case 0xF5:
             Py_RETURN_TRUE;
-        }
-        if (argument == 22) {
+        case 0xF6:
             Py_RETURN_NONE;
         }
         break;
