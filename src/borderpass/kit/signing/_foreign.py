@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from borderpass.kit.decoding import DecodeError, b64url_decode, b64url_encode
-from borderpass.kit.signing._cose import cbor_decode
+from borderpass.kit.signing._cose import _to_be_signed, cbor_decode
 from borderpass.kit.signing._error import SigningError
-from borderpass.kit.signing._native import ecdsa_der
+from borderpass.kit.signing._native import ecdsa_der, sign1_plain
 
 __all__ = [
     "Certificate",
@@ -264,16 +264,6 @@ class ForeignSign1(NamedTuple):
     tags: tuple[int, ...]
 
 
-def _bstr_head(length: int) -> bytes:
-    if length < 24:
-        return bytes((0x40 | length,))
-    if length < 0x100:
-        return bytes((0x58, length))
-    if length < 0x10000:
-        return b"\x59" + length.to_bytes(2, "big")
-    return b"\x5a" + length.to_bytes(4, "big")
-
-
 _HEADERS_KEPT = 256
 _headers_read: dict[bytes, tuple[bool, Any, bool, Any]] = {}
 """What each protected header read says: ``(alg_protected, alg, kid_protected, kid)``.
@@ -309,79 +299,29 @@ def _read_protected(protected: bytes) -> tuple[bool, Any, bool, Any]:
     return read
 
 
-def _bstr_end(data: bytes, at: int) -> tuple[int, int]:
-    """Return where the byte string whose shortest-form head is at ``at`` starts and ends,
-    or ``(0, -1)`` when there is none such."""
-    size = len(data)
-    if at >= size:
-        return 0, -1
-    first = data[at]
-    if first < 0x58:
-        start, end = at + 1, at + 1 + first - 0x40
-        if first < 0x40:
-            return 0, -1
-    elif first == 0x58 and at + 2 <= size and data[at + 1] >= 24:
-        start, end = at + 2, at + 2 + data[at + 1]
-    elif first == 0x59 and at + 3 <= size and data[at + 1]:
-        start, end = at + 3, at + 3 + (data[at + 1] << 8 | data[at + 2])
-    else:
-        return 0, -1
-    return (start, end) if end <= size else (0, -1)
-
-
-_SIG_STRUCTURE = b"\x84\x6aSignature1"
+_FORMS = ((), _TAG_SIGN1, _TAGS_CWT_SIGN1)
 
 
 def _plain_sign1(message: bytes) -> ForeignSign1 | None:
     """Read a COSE_Sign1 in the form nearly every issuer writes, without a CBOR decoder.
 
-    The form: no tag, tag 18, or tags 61 and 18; shortest-form heads; an unprotected
-    header that is empty or holds only a key id. Anything else gives None and is read
-    by the CBOR decoder, so the two ways accept and read exactly the same messages; this
-    one spares a decoder and the bytes of the payload read twice, for every DCC scanned.
-    With shortest-form heads, the Sig_structure holds the message's own bytes.
+    The form (``_native.sign1_plain``, in C): no tag, tag 18, or tags 61 and 18;
+    shortest-form heads; an unprotected header that is empty or holds only a key id.
+    Anything else gives None and is read by the CBOR decoder, so the two ways accept and
+    read exactly the same messages (a test checks it); this one spares a decoder and the
+    bytes of the payload read twice, for every DCC scanned.
 
     Raises:
         SigningError: ``bad_cose`` when the protected header is not a CBOR map.
     """
-    if message.startswith(b"\xd2\x84"):
-        tags, protected_head = _TAG_SIGN1, 2
-    elif message.startswith(b"\xd8\x3d\xd2\x84"):
-        tags, protected_head = _TAGS_CWT_SIGN1, 4
-    elif message.startswith(b"\x84"):
-        tags, protected_head = (), 1
-    else:
+    parts = sign1_plain(message)
+    if parts is None:
         return None
-    protected_start, protected_end = _bstr_end(message, protected_head)
-    if protected_end < 0:
-        return None
-    at = protected_end
-    kid: Any = None
-    unprotected = message[at:at + 2]
-    if unprotected[:1] == b"\xa0":
-        at += 1
-    elif unprotected == b"\xa1\x04":
-        kid_start, at = _bstr_end(message, at + 2)
-        if at < 0:
-            return None
-        kid = message[kid_start:at]
-    else:
-        return None
-    payload_start, payload_end = _bstr_end(message, at)
-    if payload_end < 0:
-        return None
-    signature_start, signature_end = _bstr_end(message, payload_end)
-    if signature_end != len(message):
-        return None
-    _, alg, kid_protected, protected_kid = _read_protected(
-        message[protected_start:protected_end])
-    if kid_protected:
-        kid = protected_kid
-    to_be_signed = b"".join((_SIG_STRUCTURE, message[protected_head:protected_end], b"\x40",
-                             message[at:payload_end]))
+    form, protected, kid, payload, signature, to_be_signed = parts
+    _, alg, kid_protected, protected_kid = _read_protected(protected)
     # The unprotected header holds at most a key id, so the algorithm is the protected one.
-    return ForeignSign1(alg, kid, kid_protected, message[payload_start:payload_end],
-                        message[signature_start:], to_be_signed, tags)
+    return ForeignSign1(alg, protected_kid if kid_protected else kid, kid_protected, payload,
+                        signature, to_be_signed, _FORMS[form])
 
 
 def read_foreign_sign1(message: bytes) -> ForeignSign1:
@@ -405,9 +345,8 @@ def read_foreign_sign1(message: bytes) -> ForeignSign1:
         alg = unprotected.get(_HEADER_ALG)
     if not kid_protected:
         kid = unprotected.get(_HEADER_KID)
-    to_be_signed = b"".join((_SIG_STRUCTURE, _bstr_head(len(protected)), protected,
-                             b"\x40", _bstr_head(len(payload)), payload))
-    return ForeignSign1(alg, kid, kid_protected, payload, signature, to_be_signed, tags)
+    return ForeignSign1(alg, kid, kid_protected, payload, signature,
+                        _to_be_signed(protected, payload), tags)
 
 
 def _decoded_envelope(message: bytes) -> tuple[tuple[int, ...], bytes, dict[Any, Any], bytes,

@@ -3,13 +3,15 @@
  * Base45 (RFC 9285) decoding; an ES256 signature's r || s made the DER ECDSA-Sig-Value
  * that OpenSSL checks (RFC 5480 section 2.2, X9.62); and the plain CBOR that issuers
  * write (RFC 8949: definite lengths, integers, text, bytes, arrays, maps keyed by
- * integers or text, true, false and null) decoded without making a decoder object.
+ * integers or text, true, false and null) decoded without making a decoder object; and
+ * a COSE_Sign1 in the form nearly every issuer writes (RFC 9052) taken apart.
  *
  * The tests hold each to a reference: Base45 to the ``base45`` package (the same bytes,
  * the same texts refused), the DER signature to cryptography's encode_dss_signature, on
  * every case and on random input, and the plain CBOR to cbor2: what it decodes, cbor2
  * decodes the same, and what it declines (anything else, and anything malformed) goes
- * to cbor2. Nothing here keeps state between calls.
+ * to cbor2; the COSE_Sign1 to the CBOR decoder's reading of the same message. Nothing
+ * here keeps state between calls.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -312,10 +314,139 @@ cbor_plain(PyObject *module, PyObject *data)
     return item;
 }
 
+/* -- COSE_Sign1 in its usual form ----------------------------------------------- */
+
+/* Find the byte string whose shortest-form head is at ``at``: its start and end, or
+ * -1 when there is none such within ``size``. */
+static int
+bstr_at(const unsigned char *data, Py_ssize_t size, Py_ssize_t at, Py_ssize_t *start,
+        Py_ssize_t *end)
+{
+    if (at >= size) {
+        return -1;
+    }
+    unsigned int first = data[at];
+    if (first >= 0x40 && first < 0x58) {
+        *start = at + 1;
+        *end = at + 1 + (first - 0x40);
+    }
+    else if (first == 0x58 && at + 2 <= size && data[at + 1] >= 24) {
+        *start = at + 2;
+        *end = at + 2 + data[at + 1];
+    }
+    else if (first == 0x59 && at + 3 <= size && data[at + 1]) {
+        *start = at + 3;
+        *end = at + 3 + (data[at + 1] << 8 | data[at + 2]);
+    }
+    else {
+        return -1;
+    }
+    return *end <= size ? 0 : -1;
+}
+
+static const char sig_structure[] = "\x84\x6aSignature1";
+
+PyDoc_STRVAR(sign1_plain_doc,
+"sign1_plain(message, /)\n--\n\n"
+"Read a COSE_Sign1 in the form nearly every issuer writes.\n\n"
+"The form: no tag, tag 18, or tags 61 and 18; shortest-form heads; an unprotected\n"
+"header that is empty or holds only a key id (a byte string). Returns (tags, protected,\n"
+"kid, payload, signature, to_be_signed): tags 0 for none, 1 for 18, 2 for 61 and 18;\n"
+"kid None when the unprotected header is empty; to_be_signed the CBOR of\n"
+"[\"Signature1\", protected, h'', payload], which with shortest-form heads holds the\n"
+"message's own bytes. Returns None for any other bytes, which a CBOR decoder reads.");
+
+static PyObject *
+sign1_plain(PyObject *module, PyObject *message)
+{
+    if (!PyBytes_Check(message)) {
+        PyErr_SetString(PyExc_TypeError, "sign1_plain() takes bytes");
+        return NULL;
+    }
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(message);
+    Py_ssize_t size = PyBytes_GET_SIZE(message);
+    Py_ssize_t head;
+    int tags;
+    if (size >= 2 && data[0] == 0xD2 && data[1] == 0x84) {
+        tags = 1;
+        head = 2;
+    }
+    else if (size >= 4 && data[0] == 0xD8 && data[1] == 0x3D && data[2] == 0xD2
+             && data[3] == 0x84) {
+        tags = 2;
+        head = 4;
+    }
+    else if (size >= 1 && data[0] == 0x84) {
+        tags = 0;
+        head = 1;
+    }
+    else {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t protected_start, protected_end, kid_start = 0, kid_end = -1, at;
+    Py_ssize_t payload_start, payload_end, signature_start, signature_end;
+    if (bstr_at(data, size, head, &protected_start, &protected_end) < 0) {
+        Py_RETURN_NONE;
+    }
+    at = protected_end;
+    if (at < size && data[at] == 0xA0) {
+        at += 1;
+    }
+    else if (at + 2 <= size && data[at] == 0xA1 && data[at + 1] == 0x04) {
+        if (bstr_at(data, size, at + 2, &kid_start, &kid_end) < 0) {
+            Py_RETURN_NONE;
+        }
+        at = kid_end;
+    }
+    else {
+        Py_RETURN_NONE;
+    }
+    if (bstr_at(data, size, at, &payload_start, &payload_end) < 0
+        || bstr_at(data, size, payload_end, &signature_start, &signature_end) < 0
+        || signature_end != size) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t prefix = sizeof sig_structure - 1;
+    Py_ssize_t protected_part = protected_end - head, payload_part = payload_end - at;
+    PyObject *to_be_signed = PyBytes_FromStringAndSize(NULL, prefix + protected_part + 1
+                                                       + payload_part);
+    if (to_be_signed == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(to_be_signed);
+    memcpy(out, sig_structure, (size_t)prefix);
+    memcpy(out + prefix, data + head, (size_t)protected_part);
+    out[prefix + protected_part] = 0x40;
+    memcpy(out + prefix + protected_part + 1, data + at, (size_t)payload_part);
+    PyObject *kid = kid_end < 0 ? Py_NewRef(Py_None)
+        : PyBytes_FromStringAndSize((const char *)data + kid_start, kid_end - kid_start);
+    PyObject *read = NULL;
+    PyObject *parts[5] = {
+        PyLong_FromLong(tags),
+        PyBytes_FromStringAndSize((const char *)data + protected_start,
+                                  protected_end - protected_start),
+        PyBytes_FromStringAndSize((const char *)data + payload_start,
+                                  payload_end - payload_start),
+        PyBytes_FromStringAndSize((const char *)data + signature_start,
+                                  signature_end - signature_start),
+        kid,
+    };
+    if (parts[0] && parts[1] && parts[2] && parts[3] && parts[4]) {
+        read = PyTuple_Pack(6, parts[0], parts[1], parts[4], parts[2], parts[3],
+                            to_be_signed);
+    }
+    for (int index = 0; index < 5; index++) {
+        Py_XDECREF(parts[index]);
+    }
+    Py_DECREF(to_be_signed);
+    return read;
+}
+
 static PyMethodDef native_methods[] = {
     {"b45decode", b45decode, METH_O, b45decode_doc},
     {"ecdsa_der", ecdsa_der, METH_O, ecdsa_der_doc},
     {"cbor_plain", cbor_plain, METH_O, cbor_plain_doc},
+    {"sign1_plain", sign1_plain, METH_O, sign1_plain_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -334,7 +465,7 @@ static PyModuleDef_Slot native_slots[] = {
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "borderpass.kit.signing._native",
-    .m_doc = "Base45, ES256's DER signature and plain CBOR, in C (see _native.c).",
+    .m_doc = "Base45, ES256's DER signature, plain CBOR and COSE_Sign1, in C (_native.c).",
     .m_size = 0,
     .m_methods = native_methods,
     .m_slots = native_slots,

@@ -1,4 +1,4 @@
-"""Base45, ES256's DER signature and plain CBOR, in C (_native.c)."""
+"""Base45, ES256's DER signature, plain CBOR and COSE_Sign1, in C (_native.c)."""
 
 from typing import Any
 
@@ -10,3 +10,7 @@ def ecdsa_der(signature: bytes, /) -> bytes:
 
 def cbor_plain(data: bytes, /) -> Any:
     """Decode one plain CBOR item as cbor2 does, or return NotImplemented (cbor2's to read)."""
+
+def sign1_plain(message: bytes, /) -> tuple[int, bytes, bytes | None, bytes, bytes, bytes] | None:
+    """Take apart a COSE_Sign1 in its usual form: (tags, protected, kid, payload,
+    signature, to_be_signed), tags 0, 1 (18) or 2 (61, 18); None for any other form."""
