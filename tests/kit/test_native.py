@@ -1,5 +1,7 @@
-"""The plain CBOR decoder in C (kit/signing/_native.c) decodes what cbor2 decodes, the same,
-and leaves to cbor2 everything else: other forms, malformed bytes, bytes after the item.
+"""The C module (kit/signing/_native.c) held to its references: the plain CBOR decoder
+decodes what cbor2 decodes, the same, and leaves to cbor2 everything else (other forms,
+malformed bytes, bytes after the item); the inflater inflates what Python's zlib module
+inflates as one whole stream within the limit, and refuses the rest.
 
 (Base45 and the DER signature are held to their references in test_signing.py.)
 """
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from borderpass.kit.signing import SigningError
 from borderpass.kit.signing._base45 import b45decode
 from borderpass.kit.signing._cose import _decoded, cbor_decode
+from borderpass.kit.signing._deflate import inflate_whole
 from borderpass.kit.signing._foreign import read_foreign_sign1
 from borderpass.kit.signing._native import cbor_plain
 
@@ -173,3 +176,77 @@ def test_plain_decoding_holds_on_random_dcc_like_payloads() -> None:
                  -260: {1: {"ver": "1.3.0", "nam": {"fn": name},
                             "v": [{"dn": rng.randrange(9), "sd": rng.randrange(9)}]}}}
         assert _same(cbor_plain(cbor2.dumps(value)), value)
+
+
+# ------------------------------------------------------------------------ inflating
+
+
+def _reference_inflate(compressed: bytes, limit: int, wbits: int) -> bytes | None:
+    """What Python's zlib inflates as exactly one whole stream within the limit, or None."""
+    try:
+        inflater = zlib.decompressobj(wbits)
+        inflated = inflater.decompress(compressed, limit)
+    except zlib.error:
+        return None
+    if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
+        return None
+    return inflated
+
+
+def _ours(compressed: bytes, limit: int, wbits: int) -> bytes | None:
+    try:
+        return inflate_whole(compressed, limit, raw=wbits < 0)
+    except SigningError as error:
+        assert error.reason == "bad_compression"
+        return None
+
+
+def _deflated(data: bytes, level: int, wbits: int) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+@given(st.binary(max_size=3000) | st.text(max_size=500).map(str.encode),
+       st.integers(0, 9), st.sampled_from([15, -15]))
+def test_a_whole_stream_inflates_as_zlib_inflates_it_up_to_the_limit(
+        data: bytes, level: int, wbits: int) -> None:
+    compressed = _deflated(data, level, wbits)
+    assert _ours(compressed, len(data), wbits) == data
+    assert _ours(compressed, len(data) + 100, wbits) == data
+    if data:
+        assert _ours(compressed, len(data) - 1, wbits) is None  # one byte past the limit
+    # Read as the other kind of stream: as zlib reads it (refused, nearly always).
+    assert _ours(compressed, len(data), -wbits) == _reference_inflate(compressed, len(data),
+                                                                      -wbits)
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=1, max_size=400), st.sampled_from([15, -15]), st.data())
+def test_changed_streams_are_refused_or_inflated_as_zlib_does(
+        data: bytes, wbits: int, draw: st.DataObject) -> None:
+    stream = bytearray(_deflated(data, 6, wbits))
+    for _ in range(draw.draw(st.integers(1, 3))):
+        at = draw.draw(st.integers(0, len(stream)))
+        change = draw.draw(st.sampled_from(("set", "insert", "cut")))
+        if change == "set" and at < len(stream):
+            stream[at] ^= 1 << draw.draw(st.integers(0, 7))
+        elif change == "insert":
+            stream[at:at] = bytes([draw.draw(st.integers(0, 255))])
+        else:
+            del stream[at:]
+    limit = draw.draw(st.sampled_from([len(data), 8192]))
+    assert _ours(bytes(stream), limit, wbits) == _reference_inflate(bytes(stream), limit, wbits)
+
+
+def test_what_is_not_one_whole_stream_is_refused() -> None:
+    data = b"health certificate " * 50
+    whole = zlib.compress(data)
+    with_dictionary = zlib.compressobj(zdict=b"health certificate")
+    refused = [whole[:-1], whole + b"\x00", whole + whole, b"", b"\x78", b"not zlib",
+               with_dictionary.compress(data) + with_dictionary.flush(),
+               zlib.compress(b"x" * 70_000)]  # past the limit below
+    for stream in refused:
+        assert _reference_inflate(stream, 65536, 15) is None
+        assert _ours(stream, 65536, 15) is None
+    assert _ours(zlib.compress(b""), 0, 15) == b""
+    assert _ours(zlib.compress(b"x" * 65536), 65536, 15) == b"x" * 65536

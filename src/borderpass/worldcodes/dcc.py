@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -30,6 +29,7 @@ from borderpass.kit.signing.foreign import (
     SigningError,
     b45decode,
     cbor_decode,
+    inflate_whole,
     read_foreign_sign1,
     verify_foreign_sign1,
 )
@@ -155,14 +155,6 @@ def schema_errors(certificate: Any) -> list[str]:
     except (ValueError, TypeError, OverflowError) as error:  # a value JSON cannot hold
         errors.append(str(error))
     return errors
-
-
-def _inflate(compressed: bytes) -> bytes:
-    inflater = zlib.decompressobj()
-    message = inflater.decompress(compressed, _MAX_INFLATED)
-    if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
-        raise zlib.error("not one whole zlib stream within the limit")
-    return message
 
 
 def _date_text(value: datetime) -> str:
@@ -341,8 +333,8 @@ def verify_dcc(text: str, trust: DccTrust, *, now: datetime) -> Result:
     except SigningError:
         return _stopped("base45", "bad_base45")
     try:
-        raw = _inflate(compressed)
-    except zlib.error:
+        raw = inflate_whole(compressed, _MAX_INFLATED)
+    except SigningError:
         return _stopped("zlib", "bad_compression")
     try:
         message = read_foreign_sign1(raw)

@@ -20,13 +20,12 @@ from __future__ import annotations
 import math
 import operator
 import re
-import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from borderpass.kit.decoding import DecodeError, b64url_decode, load_json, without_line_end
-from borderpass.kit.signing.foreign import verify_jws_es256
+from borderpass.kit.signing.foreign import SigningError, inflate_whole, verify_jws_es256
 from borderpass.worldcodes.result import Entry, Result, Steps, Summary
 from borderpass.worldcodes.trust import IssuerKey, ShcIssuers
 from borderpass.worldcodes.valuesets import display
@@ -128,13 +127,9 @@ def _jws(compact: str) -> tuple[dict[str, Any], bytes, bytes, bytes]:
 
 def _inflate(compressed: bytes) -> bytes:
     try:
-        inflater = zlib.decompressobj(-15)
-        inflated = inflater.decompress(compressed, _MAX_INFLATED)
-        if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
-            raise _Refused("bad_deflate")
-    except zlib.error:
+        return inflate_whole(compressed, _MAX_INFLATED, raw=True)
+    except SigningError:
         raise _Refused("bad_deflate") from None
-    return inflated
 
 
 def _number(value: Any) -> float:

@@ -25,6 +25,7 @@ from borderpass.kit.signing._cose import (
     open_sign1,
     sign1,
 )
+from borderpass.kit.signing._deflate import inflate_whole
 from borderpass.kit.signing._encrypt import decrypt_from, encrypt_to
 from borderpass.kit.signing._error import SigningError
 
@@ -37,14 +38,7 @@ _FDICT = 0x20
 
 def _inflate(compressed: bytes) -> bytes:
     """Inflate one whole zlib stream, refusing anything after it or beyond the limit."""
-    try:
-        inflater = zlib.decompressobj()
-        message = inflater.decompress(compressed, _MAX_INFLATED)
-        if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
-            raise SigningError("bad_compression")
-    except zlib.error:
-        raise SigningError("bad_compression") from None
-    return message
+    return inflate_whole(compressed, _MAX_INFLATED)
 
 
 def _padding_is_zero(compressed: bytes, message: bytes) -> bool:

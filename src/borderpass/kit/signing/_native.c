@@ -1,6 +1,7 @@
 /*
  * The byte-level steps of reading a health certificate that cost most in Python, in C:
- * Base45 (RFC 9285) decoding; an ES256 signature's r || s made the DER ECDSA-Sig-Value
+ * Base45 (RFC 9285) decoding; one whole zlib or raw deflate stream inflated (RFC 1950,
+ * 1951) with zlib in one call; an ES256 signature's r || s made the DER ECDSA-Sig-Value
  * that OpenSSL checks (RFC 5480 section 2.2, X9.62); and the plain CBOR that issuers
  * write (RFC 8949: definite lengths, integers, text, bytes, arrays, maps keyed by
  * integers or text, true, false and null) decoded without making a decoder object; and
@@ -8,13 +9,15 @@
  *
  * The tests hold each to a reference: Base45 to the ``base45`` package (the same bytes,
  * the same texts refused), the DER signature to cryptography's encode_dss_signature, on
- * every case and on random input, and the plain CBOR to cbor2: what it decodes, cbor2
+ * every case and on random input, the inflating to Python's zlib module, and the plain
+ * CBOR to cbor2: what it decodes, cbor2
  * decodes the same, and what it declines (anything else, and anything malformed) goes
  * to cbor2; the COSE_Sign1 to the CBOR decoder's reading of the same message. Nothing
  * here keeps state between calls.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <zlib.h>
 
 /* The value of each Base45 character, 0xFF for a byte outside the alphabet. */
 static unsigned char b45_value[256];
@@ -123,6 +126,65 @@ ecdsa_der(PyObject *module, PyObject *signature)
     out[0] = 0x30;
     out[1] = (unsigned char)length;
     return PyBytes_FromStringAndSize((const char *)out, 2 + length);
+}
+
+/* -- one whole deflate stream ----------------------------------------------------- */
+
+PyDoc_STRVAR(inflate_doc,
+"inflate(data, limit, wbits, /)\n--\n\n"
+"Inflate exactly one whole stream: zlib's (wbits 15) or raw deflate (wbits -15).\n\n"
+"Raises ValueError when the data is not one whole stream (cut short, bytes after it, a\n"
+"preset dictionary asked for, corrupt) or inflates to more than limit bytes.\n"
+"Inflated in one call, so that zlib needs no window beside the output.");
+
+static PyObject *
+inflate_whole(PyObject *module, PyObject *const *args, Py_ssize_t count)
+{
+    if (count != 3 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "inflate() takes bytes, a limit and wbits");
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
+    long wbits = PyLong_AsLong(args[2]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (limit < 0 || limit > (Py_ssize_t)UINT_MAX || (wbits != MAX_WBITS && wbits != -MAX_WBITS)) {
+        PyErr_SetString(PyExc_ValueError, "inflate(): a limit of 0 to 4 GiB, wbits 15 or -15");
+        return NULL;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
+    if (size > (Py_ssize_t)UINT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "not one whole stream within the limit");
+        return NULL;
+    }
+    /* One more byte than the limit: output that fills it is more than the limit. */
+    PyObject *inflated = PyBytes_FromStringAndSize(NULL, limit + 1);
+    if (inflated == NULL) {
+        return NULL;
+    }
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    if (inflateInit2(&stream, (int)wbits) != Z_OK) {
+        Py_DECREF(inflated);
+        return PyErr_NoMemory();
+    }
+    stream.next_in = (Bytef *)PyBytes_AS_STRING(args[0]);
+    stream.avail_in = (uInt)size;
+    stream.next_out = (Bytef *)PyBytes_AS_STRING(inflated);
+    stream.avail_out = (uInt)(limit + 1);
+    int done = inflate(&stream, Z_FINISH);
+    inflateEnd(&stream);
+    Py_ssize_t length = limit + 1 - (Py_ssize_t)stream.avail_out;
+    if (done != Z_STREAM_END || stream.avail_in != 0 || length > limit) {
+        Py_DECREF(inflated);
+        PyErr_SetString(PyExc_ValueError, "not one whole stream within the limit");
+        return NULL;
+    }
+    if (_PyBytes_Resize(&inflated, length) < 0) {
+        return NULL;
+    }
+    return inflated;
 }
 
 /* -- plain CBOR ------------------------------------------------------------------ */
@@ -445,6 +507,7 @@ sign1_plain(PyObject *module, PyObject *message)
 static PyMethodDef native_methods[] = {
     {"b45decode", b45decode, METH_O, b45decode_doc},
     {"ecdsa_der", ecdsa_der, METH_O, ecdsa_der_doc},
+    {"inflate", (PyCFunction)(void (*)(void))inflate_whole, METH_FASTCALL, inflate_doc},
     {"cbor_plain", cbor_plain, METH_O, cbor_plain_doc},
     {"sign1_plain", sign1_plain, METH_O, sign1_plain_doc},
     {NULL, NULL, 0, NULL},
@@ -465,7 +528,7 @@ static PyModuleDef_Slot native_slots[] = {
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "borderpass.kit.signing._native",
-    .m_doc = "Base45, ES256's DER signature, plain CBOR and COSE_Sign1, in C (_native.c).",
+    .m_doc = "Base45, inflating, ES256's DER signature, plain CBOR, COSE_Sign1 in C (_native.c).",
     .m_size = 0,
     .m_methods = native_methods,
     .m_slots = native_slots,

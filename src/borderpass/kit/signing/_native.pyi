@@ -1,4 +1,4 @@
-"""Base45, ES256's DER signature, plain CBOR and COSE_Sign1, in C (_native.c)."""
+"""Base45, inflating, ES256's DER signature, plain CBOR, COSE_Sign1 in C (_native.c)."""
 
 from typing import Any
 
@@ -14,3 +14,7 @@ def cbor_plain(data: bytes, /) -> Any:
 def sign1_plain(message: bytes, /) -> tuple[int, bytes, bytes | None, bytes, bytes, bytes] | None:
     """Take apart a COSE_Sign1 in its usual form: (tags, protected, kid, payload,
     signature, to_be_signed), tags 0, 1 (18) or 2 (61, 18); None for any other form."""
+
+def inflate(data: bytes, limit: int, wbits: int, /) -> bytes:
+    """Inflate one whole zlib (wbits 15) or raw deflate (-15) stream of at most ``limit``
+    bytes inflated; ValueError for anything else."""
