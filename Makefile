@@ -17,8 +17,10 @@ ENCODER := src/borderpass/web/static/vendor/qrcode.js
 
 .PHONY: run test lint bench setup clean translations vendor
 
-# setup.py builds the one C module (kit/signing/_native.c) into the source tree.
-$(STAMP): pyproject.toml setup.py src/borderpass/kit/signing/_native.c
+# setup.py builds the C modules (kit/signing/_native.c, worldcodes/_dccplain.c) into the
+# source tree.
+$(STAMP): pyproject.toml setup.py src/borderpass/kit/signing/_native.c \
+		src/borderpass/worldcodes/_dccplain.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -58,7 +60,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var node_modules build src/borderpass/kit/signing/*.so $(dir $(DECODER)) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules build src/borderpass/kit/signing/*.so \
+		src/borderpass/worldcodes/*.so $(dir $(DECODER)) .pytest_cache .mypy_cache .ruff_cache
 
 # Message catalogs: extract the marked strings, merge them into each language's .po and
 # compile the .mo files (the site also reads a .po directly when no .mo is up to date).

@@ -1,12 +1,19 @@
-"""The one compiled module, declared here as setuptools reads it (pyproject.toml has the rest).
+"""The compiled modules, declared here as setuptools reads them (pyproject.toml has the rest).
 
-``borderpass.kit.signing._native``: Base45, inflating, plain CBOR, COSE_Sign1 and ES256's
-DER signature in C, for the speed of the EU DCC verifier (src/borderpass/kit/signing/
-_native.c). The tests hold it to references: the ``base45`` package, Python's zlib, cbor2,
-cryptography. It needs zlib's headers (Debian's zlib1g-dev).
+Both are for the speed of the EU DCC verifier, and the tests hold each to a reference:
+
+- ``borderpass.kit.signing._native`` (src/borderpass/kit/signing/_native.c): Base45,
+  inflating, plain CBOR, COSE_Sign1 and ES256's DER signature; held to the ``base45``
+  package, Python's zlib, cbor2 and cryptography. It needs zlib's headers (Debian's
+  zlib1g-dev).
+- ``borderpass.worldcodes._dccplain`` (src/borderpass/worldcodes/_dccplain.c): the plain
+  form of a DCC payload; held to the DCC JSON schema's validator.
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("borderpass.kit.signing._native",
-                             ["src/borderpass/kit/signing/_native.c"], libraries=["z"])])
+setup(ext_modules=[
+    Extension("borderpass.kit.signing._native", ["src/borderpass/kit/signing/_native.c"],
+              libraries=["z"]),
+    Extension("borderpass.worldcodes._dccplain", ["src/borderpass/worldcodes/_dccplain.c"]),
+])

@@ -33,6 +33,7 @@ from borderpass.kit.signing.foreign import (
     read_foreign_sign1,
     verify_foreign_sign1,
 )
+from borderpass.worldcodes._dccplain import plain_kind
 from borderpass.worldcodes.result import VALID, Entry, Result, Steps, Summary
 from borderpass.worldcodes.trust import KEY_USAGE_OIDS, DccSigner, DccTrust
 from borderpass.worldcodes.valuesets import display
@@ -88,56 +89,14 @@ def schema() -> dict[str, Any]:
     return copy
 
 
-# The plain form issuers write: what the schema asks, every member one the schema names
-# (a test's ``dr`` too, as text), and JSON values only, so that the decoded payload needs
-# no walk to be shown or turned into facts. ``_plain_kind`` holds a payload to this form
-# with one call of the validator, written in Rust, and leaves any other payload to the
-# whole check (``_jsonable`` then ``schema_errors``): the verdict is the same either way,
-# as the plain form asks more than the schema (a test checks it on every case changed in
-# every member).
-_ENTRIES = {"v": "vaccination_entry", "t": "test_entry", "r": "recovery_entry"}
-
-
-def _closed(definition: dict[str, Any], **more: Any) -> dict[str, Any]:
-    """A schema that allows only the members ``definition`` names (and ``more``)."""
-    return {"properties": {**dict.fromkeys(definition["properties"], True), **more},
-            "additionalProperties": False}
-
-
-@cache
-def _plain_validator() -> Any:
-    import jsonschema_rs
-
-    schema, definitions = _schema(), _schema()["$defs"]
-    plain = _closed(schema)
-    plain["properties"].update(
-        ver={"pattern": r"^1\.[0-3]\.[0-9]+$"},
-        nam=_closed(definitions["person_name"]),
-        **{kind: {"items": _closed(definitions[name],
-                                   **({"dr": {"type": "string"}} if kind == "t" else {}))}
-           for kind, name in _ENTRIES.items()})
-    return jsonschema_rs.Draft202012Validator({"allOf": [schema, plain]})
-
-
-def _plain_kind(certificate: Any) -> str | None:
-    """Tell whether a payload is in the plain form: its kind (``v``, ``t`` or ``r``) when it is.
-
-    None says nothing: the payload may still be valid, and goes to the whole check.
-    """
-    if type(certificate) is not dict:
-        return None
-    try:
-        # The validator refuses a value JSON cannot hold (bytes, a date, a tag …) with a
-        # ValueError, but takes ``2.0`` and ``Decimal(2)`` for integers: the doses are
-        # held to ``int`` below.
-        if not _plain_validator().is_valid(certificate):
-            return None
-    except (ValueError, TypeError, OverflowError):
-        return None
-    if "v" in certificate:  # the schema asks for exactly one of v, t and r
-        entry = certificate["v"][0]
-        return "v" if type(entry["dn"]) is int and type(entry["sd"]) is int else None
-    return "t" if "t" in certificate else "r"
+# The plain form issuers write, checked in C (``_dccplain.c``) for every DCC scanned: what
+# the schema asks, more strictly (a test's ``dr`` too, as text), and JSON values only, so
+# that the decoded payload needs no walk to be shown or turned into facts. ``_plain_kind``
+# gives the kind of its one entry (``v``, ``t`` or ``r``), or None, which says nothing: any
+# other payload goes to the whole check (``_jsonable`` then ``schema_errors``). The verdict
+# is the same either way, as the plain form asks more than the schema (a test checks it on
+# every case changed in every member).
+_plain_kind = plain_kind
 
 
 def schema_errors(certificate: Any) -> list[str]:
