@@ -12,8 +12,12 @@ Both are for the speed of the EU DCC verifier, and the tests hold each to a refe
 
 from setuptools import Extension, setup
 
+# A function used before it is declared is an error, not a warning and a failed import.
+_STRICT = ["-Werror=implicit-function-declaration"]
+
 setup(ext_modules=[
     Extension("borderpass.kit.signing._native", ["src/borderpass/kit/signing/_native.c"],
-              libraries=["z"]),
-    Extension("borderpass.worldcodes._dccplain", ["src/borderpass/worldcodes/_dccplain.c"]),
+              libraries=["z"], extra_compile_args=_STRICT),
+    Extension("borderpass.worldcodes._dccplain", ["src/borderpass/worldcodes/_dccplain.c"],
+              extra_compile_args=_STRICT),
 ])

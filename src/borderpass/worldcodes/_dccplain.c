@@ -41,18 +41,26 @@ text(PyObject *value, Py_ssize_t longest)
         && PyUnicode_GET_LENGTH(value) <= longest;
 }
 
+/* The characters of ASCII text and their number, or NULL for any other value. */
+static const Py_UCS1 *
+ascii(PyObject *value, Py_ssize_t *size)
+{
+    if (value == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) {
+        return NULL;
+    }
+    *size = PyUnicode_GET_LENGTH(value);
+    return PyUnicode_1BYTE_DATA(value);
+}
+
 /* ASCII text of ``least`` to ``most`` characters, each in ``allowed``. */
 static int
 text_of(PyObject *value, Py_ssize_t least, Py_ssize_t most, const char *allowed)
 {
-    if (value == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) {
+    Py_ssize_t size;
+    const Py_UCS1 *chars = ascii(value, &size);
+    if (chars == NULL || size < least || size > most) {
         return 0;
     }
-    Py_ssize_t size = PyUnicode_GET_LENGTH(value);
-    if (size < least || size > most) {
-        return 0;
-    }
-    const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(value);
     for (Py_ssize_t index = 0; index < size; index++) {
         if (chars[index] == 0 || strchr(allowed, chars[index]) == NULL) {
             return 0;
@@ -68,12 +76,9 @@ static const char upper_or_filler[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ<";
 static int
 version(PyObject *value)
 {
-    if (value == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) {
-        return 0;
-    }
-    Py_ssize_t size = PyUnicode_GET_LENGTH(value);
-    const Py_UCS1 *c = PyUnicode_1BYTE_DATA(value);
-    if (size < 5 || c[0] != '1' || c[1] != '.' || c[2] < '0' || c[2] > '3' || c[3] != '.') {
+    Py_ssize_t size;
+    const Py_UCS1 *c = ascii(value, &size);
+    if (c == NULL || size < 5 || c[0] != '1' || c[1] != '.' || c[2] < '0' || c[2] > '3' || c[3] != '.') {
         return 0;
     }
     for (Py_ssize_t index = 4; index < size; index++) {
@@ -88,11 +93,11 @@ version(PyObject *value)
 static int
 birth(PyObject *value)
 {
-    if (value == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) {
+    Py_ssize_t size;
+    const Py_UCS1 *c = ascii(value, &size);
+    if (c == NULL) {
         return 0;
     }
-    Py_ssize_t size = PyUnicode_GET_LENGTH(value);
-    const Py_UCS1 *c = PyUnicode_1BYTE_DATA(value);
     if (size == 0) {
         return 1;
     }
