@@ -70,8 +70,9 @@ class _Unreadable(Exception):
 @cache
 def _validator() -> Any:
     # jsonschema-rs: the same JSON Schema 2020-12 semantics as the reference ``jsonschema``
-    # package (a test checks they agree on every case), some 400 times faster, which keeps
-    # a whole verification within 1.5 times the signature check alone (bench/worldcodes.py).
+    # package (a test checks they agree on every case), some 400 times faster. It gives
+    # the verdict on a payload not in the plain form (``_plain_kind``), and is the
+    # reference the plain form is tested against.
     import jsonschema_rs
 
     return jsonschema_rs.Draft202012Validator(_schema())

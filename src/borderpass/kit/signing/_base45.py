@@ -12,7 +12,6 @@ from borderpass.kit.signing._native import b45decode as b45decode_native
 __all__ = ["b45decode", "b45encode"]
 
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_B45_TABLE = bytes(_B45.index(chr(n)) if chr(n) in _B45 else 0xFF for n in range(256))
 
 
 def b45encode(data: bytes) -> str:
